@@ -1,0 +1,97 @@
+"""``make demo``: the tutorial's examples, run through skbayes.
+
+Section 1 is the Beta-Bernoulli coin (exact vs SVI vs NUTS); section 2 is the
+sparse regression problem (Gaussian prior vs horseshoe vs LassoCV).
+Run with ``python -m skbayes.demo [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from skbayes import (
+    BayesianLinearRegression,
+    BetaBernoulliEstimator,
+    HorseshoeRegression,
+)
+from skbayes.datasets import make_sparse_regression
+
+
+def coin_section() -> None:
+    with torch.random.fork_rng():
+        torch.manual_seed(123)
+        x = torch.distributions.Bernoulli(0.65).sample([100]).numpy()
+    k, n = int(x.sum()), len(x)
+    print(f"1. Beta-Bernoulli: {k} successes in {n} draws of Bernoulli(0.65)")
+    print(f"   exact posterior Beta(1 + {k}, 1 + {n - k})\n")
+    print(f"   {'method':<28}{'mean':>8}{'sd':>8}{'2.5%':>8}{'97.5%':>8}{'time':>9}")
+    runs = [
+        ("exact (conjugate)", dict(inference="exact")),
+        ("SVI, Beta guide", dict(inference="svi")),
+        ("SVI, AutoDiagonalNormal", dict(inference="svi", guide="diagonal")),
+        ("NUTS", dict(inference="nuts", num_samples=2000, num_warmup=500)),
+    ]
+    for label, params in runs:
+        start = time.perf_counter()
+        est = BetaBernoulliEstimator(random_state=0, **params).fit(x)
+        elapsed = time.perf_counter() - start
+        p = est.sample_posterior(20_000, random_state=1)["p"]
+        lo, hi = np.quantile(p, [0.025, 0.975])
+        print(
+            f"   {label:<28}{p.mean():>8.4f}{p.std():>8.4f}{lo:>8.4f}{hi:>8.4f}"
+            f"{elapsed:>8.2f}s"
+        )
+    print()
+
+
+def regression_section(n_samples: int, n_features: int) -> None:
+    from sklearn.linear_model import LassoCV
+
+    X, y, coef = make_sparse_regression(n_samples, n_features, random_state=0)
+    print(
+        f"2. Sparse regression: n={n_samples}, d={n_features}, "
+        f"{int((coef != 0).sum())} non-zero coefficients, noise 0.5\n"
+    )
+    print(f"   {'method':<30}{'coef RMSE':>10}{'95% cover':>10}{'sigma':>8}{'time':>9}")
+    models = [
+        ("Gaussian prior N(0, 10^2), SVI", BayesianLinearRegression(random_state=0)),
+        ("horseshoe, SVI", HorseshoeRegression(random_state=0)),
+    ]
+    for label, est in models:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        elapsed = time.perf_counter() - start
+        draws = est.posterior_samples_["coef"]
+        lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
+        rmse = np.sqrt(np.mean((est.coef_ - coef) ** 2))
+        cover = np.mean((lo <= coef) & (coef <= hi))
+        sigma = est.posterior_samples_["noise_scale"].mean()
+        print(f"   {label:<30}{rmse:>10.3f}{cover:>10.2f}{sigma:>8.3f}{elapsed:>8.2f}s")
+    start = time.perf_counter()
+    lasso = LassoCV().fit(X, y)
+    elapsed = time.perf_counter() - start
+    rmse = np.sqrt(np.mean((lasso.coef_ - coef) ** 2))
+    print(
+        f"   {'LassoCV (sklearn)':<30}{rmse:>10.3f}{'n/a':>10}{'':>8}{elapsed:>8.2f}s"
+    )
+    print()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller problems")
+    args = parser.parse_args(argv)
+    coin_section()
+    size = (50, 20) if args.quick else (100, 100)
+    regression_section(*size)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""BetaBernoulliEstimator: the posterior of Bernoulli probabilities."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._runtime import make_seed
+from ..inference import BetaGuide
+from ..models import BetaBernoulliModel
+from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
+from ._base import BayesianEstimator, strip_data
+
+
+class BetaBernoulliEstimator(BayesianEstimator):
+    """Posterior of the success probability of binary data, with a Beta prior.
+
+    Each column of X is an independent problem: ``p_j ~ Beta(alpha, beta)``
+    and ``X[i, j] ~ Bernoulli(p_j)``. The posterior is known in closed form,
+    ``Beta(alpha + k_j, beta + n - k_j)`` with ``k_j`` successes, which makes
+    this estimator the reference for checking SVI and NUTS.
+
+    Parameters
+    ----------
+    prior : {"uniform", "jeffreys"} or skbayes.priors.Beta, default="uniform"
+        ``"uniform"`` is Beta(1, 1) and ``"jeffreys"`` is Beta(1/2, 1/2).
+    inference : {"svi", "nuts", "exact"}, default="svi"
+        ``"exact"`` uses the conjugate closed form.
+    guide : str, autoguide class, callable or None, default=None
+        The SVI guide. None uses the tutorial's Beta guide; any name accepted
+        by the regression estimators works too (``"diagonal"``, ``"mvn"``...).
+    num_steps : int, default=5000
+        Maximum number of SVI steps.
+    learning_rate : float, default=0.05
+        Initial Adam learning rate of SVI.
+    tol : float, default=1e-4
+        Relative change of the smoothed loss below which SVI counts a window
+        as not improving. ``0`` runs all ``num_steps``.
+    n_iter_no_change : int, default=5
+        Windows without improvement before the learning rate is cut; after
+        three cuts SVI stops.
+    num_particles : int, default=8
+        Monte Carlo samples per ELBO estimate. Reparameterised Beta draws
+        give noisy gradients; with one particle the fitted guide comes out
+        about 20% too wide on the tutorial's data, with eight it matches.
+    num_samples : int, default=1000
+        Posterior draws kept after fitting (per chain for NUTS).
+    num_warmup : int, default=500
+        NUTS warm-up iterations per chain.
+    num_chains : int, default=1
+        NUTS chains, run one after another in this process.
+    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
+        Where inference runs.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the fit. The caller's global RNGs are never touched.
+    verbose : bool, default=False
+        Show a progress bar during inference.
+
+    Attributes
+    ----------
+    posterior_samples_ : dict of str to ndarray
+        ``{"p": array of shape (num_samples, k)}``.
+    posterior_alpha_, posterior_beta_ : ndarray of shape (k,)
+        The exact posterior's Beta parameters (every inference mode).
+    module_ : BetaBernoulliModel
+        The Pyro model.
+    guide_ : callable
+        The fitted guide (SVI only).
+    loss_curve_ : ndarray
+        Negative ELBO at each SVI step.
+    n_iter_ : int
+        SVI steps taken.
+    diagnostics_ : dict
+        NUTS only: ``n_eff``, ``r_hat`` and ``divergences``.
+    n_features_in_ : int
+        Number of columns k.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbayes import BetaBernoulliEstimator
+    >>> x = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
+    >>> est = BetaBernoulliEstimator(inference="exact").fit(x)
+    >>> est.posterior_alpha_, est.posterior_beta_
+    (array([8.]), array([4.]))
+    >>> round(float(est.sample_posterior(20000, random_state=0)["p"].mean()), 2)
+    0.67
+    """
+
+    _parameter_constraints = {
+        **BayesianEstimator._parameter_constraints,
+        "prior": [StrOptions(set(BETA_PRIORS)), Beta],
+        "inference": [StrOptions({"svi", "nuts", "exact"})],
+        "num_samples": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        prior: str | Beta = "uniform",
+        *,
+        inference: str = "svi",
+        guide=None,
+        num_steps: int = 5000,
+        learning_rate: float = 0.05,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 5,
+        num_particles: int = 8,
+        num_samples: int = 1000,
+        num_warmup: int = 500,
+        num_chains: int = 1,
+        device: str = "cpu",
+        random_state=None,
+        verbose: bool = False,
+    ):
+        self.prior = prior
+        self.inference = inference
+        self.guide = guide
+        self.num_steps = num_steps
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.num_particles = num_particles
+        self.num_samples = num_samples
+        self.num_warmup = num_warmup
+        self.num_chains = num_chains
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- input ----------------------------------------------------------------
+    def _validate_binary(self, X, reset: bool) -> np.ndarray:
+        X = np.asarray(X) if not hasattr(X, "iloc") else X
+        one_d = getattr(X, "ndim", 2) == 1
+        if one_d:
+            X = X.reshape(-1, 1)
+        X = validate_data(self, X, reset=reset, dtype=None, ensure_min_samples=1)
+        if X.dtype == object or (
+            not np.issubdtype(X.dtype, np.number) and X.dtype != bool
+        ):
+            try:
+                X = X.astype(float)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{type(self).__name__} needs binary observations (0/1 or "
+                    f"bool); X has dtype {X.dtype}."
+                ) from None
+        bad = ~np.isin(X, (0, 1))
+        if bad.any():
+            examples = np.unique(X[bad])[:3]
+            raise ValueError(
+                f"{type(self).__name__} needs binary observations (0/1 or bool); "
+                f"X contains other values, e.g. {examples.tolist()}."
+            )
+        if reset:
+            self._one_d = one_d
+        return X.astype(np.float64)
+
+    # -- fitting ----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the posterior of each column's success probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, k)
+            Binary observations (0/1 or bool).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BetaBernoulliEstimator
+        """
+        X = self._validate_binary(X, reset=True)
+        prior = resolve_beta_prior(self.prior)
+        device = self._prepare_run()
+        n, k = X.shape
+        successes = X.sum(0)
+        self.posterior_alpha_ = prior.alpha + successes
+        self.posterior_beta_ = prior.beta + n - successes
+        for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
+            self.__dict__.pop(name, None)
+
+        seed = make_seed(self.random_state)
+        self.random_seed_ = seed
+        self.module_ = BetaBernoulliModel(prior.alpha, prior.beta, k)
+        if self.inference == "exact":
+            draws = self._exact_draws(self.num_samples, np.random.default_rng(seed))
+            self.posterior_samples_ = {"p": draws}
+            return self
+
+        data = (torch.as_tensor(X, device=device),)
+        module = self.module_.to(device)
+        with self._isolated(seed, X.size, device=device) as state:
+            if self.inference == "svi":
+                self._run_svi(
+                    module,
+                    data,
+                    default_guide=lambda model: BetaGuide(k).to(device),
+                )
+                draws = self._draw_from_guide(
+                    module.prior_sites(), self.num_samples, data
+                )["p"]
+            else:
+                mean = (successes + 0.5) / (n + 1.0)
+                init = {"p": torch.as_tensor(mean, device=device)}
+                result = self._run_nuts(module, data, init)
+                by_chain = result.samples["p"].cpu().numpy()
+                self._record_nuts_diagnostics({"p": by_chain}, result.divergences)
+                draws = torch.as_tensor(by_chain.reshape(-1, k))
+        self.module_ = module.cpu()
+        if hasattr(self, "guide_"):
+            strip_data(self.guide_)
+            if isinstance(self.guide_, torch.nn.Module):
+                self.guide_ = self.guide_.cpu()
+            self._param_state = _to_cpu(state)
+        self.posterior_samples_ = {"p": draws.cpu().numpy()}
+        self._check_finite_draws(self.posterior_samples_, type(self).__name__)
+        return self
+
+    def _exact_draws(self, num_samples: int, rng: np.random.Generator):
+        return rng.beta(
+            self.posterior_alpha_,
+            self.posterior_beta_,
+            size=(num_samples, len(self.posterior_alpha_)),
+        )
+
+    # -- posterior ----------------------------------------------------------------
+    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
+        """Draw from the posterior of ``p``.
+
+        Parameters
+        ----------
+        num_samples : int, default=1000
+            Number of draws.
+        random_state : int, RandomState instance or None
+            Seed of the draws.
+
+        Returns
+        -------
+        dict
+            ``{"p": ndarray}`` of shape ``(num_samples,)`` when X was 1-D and
+            ``(num_samples, k)`` otherwise.
+        """
+        check_is_fitted(self)
+        seed = make_seed(random_state)
+        k = self.n_features_in_
+        if self.inference == "exact":
+            draws = self._exact_draws(num_samples, np.random.default_rng(seed))
+        elif self.inference == "nuts":
+            stored = self.posterior_samples_["p"]
+            rng = np.random.default_rng(seed)
+            index = rng.choice(
+                len(stored), num_samples, replace=num_samples > len(stored)
+            )
+            draws = stored[index]
+        else:
+            with self._isolated(seed, param_state=self._param_state):
+                data = (torch.zeros(0, k, dtype=torch.float64),)
+                draws = self._draw_from_guide(
+                    self.module_.prior_sites(), num_samples, data
+                )["p"].numpy()
+        return {"p": draws[:, 0] if self._one_d else draws}
+
+    def _posterior_mean(self) -> np.ndarray:
+        if self.inference == "exact":
+            return self.posterior_alpha_ / (
+                self.posterior_alpha_ + self.posterior_beta_
+            )
+        return self.posterior_samples_["p"].mean(0)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log posterior-predictive probability of each row.
+
+        Columns are independent a posteriori, and a single Bernoulli draw's
+        predictive probability is the posterior mean of ``p``, so this is
+        ``sum_j log(m_j if x_j else 1 - m_j)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, k)
+            Binary observations.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validate_binary(X, reset=False)
+        mean = self._posterior_mean()
+        return (np.where(X == 1, np.log(mean), np.log1p(-mean))).sum(1)
+
+    def score(self, X, y=None) -> float:
+        """Mean log posterior-predictive probability of the rows of X."""
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+        """Draw new observations from the posterior predictive distribution.
+
+        Each row is an independent draw: ``p ~ posterior``, then
+        ``x ~ Bernoulli(p)``.
+
+        Returns
+        -------
+        ndarray of int, shape (n_samples,) or (n_samples, k)
+        """
+        check_is_fitted(self)
+        rng = np.random.default_rng(make_seed(random_state))
+        draws = rng.random((n_samples, self.n_features_in_)) < self._posterior_mean()
+        draws = draws.astype(np.int64)
+        return draws[:, 0] if self._one_d else draws
+
+    def _summary_samples(self):
+        if self.inference == "exact":
+            return {"p": self._exact_draws(100_000, np.random.default_rng(0))}
+        return self.posterior_samples_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+def _to_cpu(state: dict) -> dict:
+    return {
+        "params": {k: v.detach().cpu() for k, v in state["params"].items()},
+        "constraints": dict(state["constraints"]),
+    }

@@ -1,0 +1,577 @@
+"""Bayesian linear regression estimators: any coefficient prior, SVI or NUTS."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._runtime import make_seed
+from ..models import LinearRegressionModel
+from ..priors import (
+    COEF_PRIORS,
+    CoefPrior,
+    Horseshoe,
+    RegularizedHorseshoe,
+    resolve_coef_prior,
+)
+from ._base import BayesianEstimator, strip_data
+
+# Rows per block when forming predictive draws, to bound memory at
+# PREDICT_BLOCK * num_samples floats.
+PREDICT_BLOCK = 4096
+
+_COMMON_DOC = """
+    inference : {{"svi", "nuts"}}, default="svi"
+        Variational inference, or the No-U-Turn sampler.
+    guide : str, autoguide class or callable, default={guide!r}
+        The SVI guide: ``"normal"``, ``"diagonal"``, ``"mvn"``, ``"lowrank"``
+        (rank 1), ``"delta"`` (MAP) or ``"laplace"``; an autoguide class; or a
+        callable ``model -> guide``.
+    noise : {{"inverse_gamma", "point"}}, default={noise!r}
+        ``"inverse_gamma"`` puts an ``InverseGamma(*noise_prior)`` prior on
+        the noise variance. ``"point"`` fits the noise scale as a point
+        estimate, maximising the ELBO (empirical Bayes). NUTS cannot optimise,
+        so with ``"point"`` it first fits SVI, then samples with the noise
+        scale fixed at that estimate.
+    noise_prior : tuple of (shape, rate), default=(0.1, 0.1)
+        Inverse-gamma prior on the noise variance.
+    fit_intercept : bool, default=True
+        Fit an unshrunk intercept (flat prior, integrated out exactly).
+    num_steps : int, default=10000
+        Maximum number of SVI steps; SVI stops earlier once converged.
+    learning_rate : float, default={learning_rate}
+        Initial Adam learning rate; it is cut on plateaus.
+    tol : float, default=1e-4
+        Relative improvement of the smoothed loss that counts as progress.
+        ``0`` disables early stopping.
+    n_iter_no_change : int, default=5
+        Windows of 50 steps without progress before the learning rate is cut.
+    num_particles : int, default=1
+        Monte Carlo samples per ELBO estimate.
+    num_samples : int, default=1000
+        Posterior draws kept for prediction (per chain for NUTS).
+    num_warmup : int, default=500
+        NUTS warm-up iterations per chain.
+    num_chains : int, default=1
+        NUTS chains, run one after another in this process.
+    device : {{"cpu", "cuda", "cuda:N", "auto"}}, default="cpu"
+        Where inference runs. Fitted state is kept on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the fit. The caller's global RNGs are never touched.
+    verbose : bool, default=False
+        Show a progress bar during inference.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Posterior mean of the coefficients.
+    intercept_ : float
+        Posterior mean of the intercept (0 when ``fit_intercept=False``).
+    posterior_samples_ : dict of str to ndarray
+        Posterior draws: ``"coef"`` (S, d), ``"intercept"`` (S,),
+        ``"noise_scale"`` (S,) and the prior's latent sites.
+    module_ : LinearRegressionModel
+        The Pyro model.
+    guide_ : callable
+        The fitted guide (SVI).
+    loss_curve_ : ndarray
+        Negative ELBO at each SVI step.
+    n_iter_ : int
+        SVI steps taken.
+    diagnostics_ : dict
+        NUTS only: ``n_eff``, ``r_hat`` per site and total ``divergences``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when X had string column names.
+"""
+
+
+class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
+    """Shared fit, predict and posterior methods of the linear regressors."""
+
+    _parameter_constraints = {
+        **BayesianEstimator._parameter_constraints,
+        "noise": [StrOptions({"inverse_gamma", "point"})],
+        "noise_prior": [tuple, list],
+        "fit_intercept": ["boolean"],
+    }
+
+    def _coef_prior(self) -> CoefPrior:
+        raise NotImplementedError
+
+    def _check_noise_prior(self) -> tuple[float, float]:
+        values = tuple(self.noise_prior)
+        if len(values) != 2 or not all(
+            isinstance(v, Real) and np.isfinite(v) and v > 0 for v in values
+        ):
+            raise ValueError(
+                f"noise_prior must be a pair of positive numbers (shape, rate); "
+                f"got {self.noise_prior!r}."
+            )
+        return values
+
+    # -- fitting -----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Infer the posterior of the coefficients, intercept and noise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        prior = self._coef_prior()
+        noise_prior = self._check_noise_prior()
+        device = self._prepare_run()
+        for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
+            self.__dict__.pop(name, None)
+        n, d = X.shape
+        dtype = self._torch_dtype(X)
+        if self.fit_intercept:
+            x_mean, y_mean = X.mean(0), float(y.mean())
+        else:
+            x_mean, y_mean = np.zeros(d, dtype=X.dtype), 0.0
+        Xc = torch.as_tensor(X - x_mean, dtype=dtype, device=device)
+        yc = torch.as_tensor(y - y_mean, dtype=dtype, device=device)
+        coef0, noise0 = _ridge_start(Xc, yc)
+
+        def make_model(noise):
+            return LinearRegressionModel(
+                prior,
+                d,
+                n,
+                noise=noise,
+                noise_prior=noise_prior,
+                fit_intercept=self.fit_intercept,
+                init_noise_scale=noise0,
+                dtype=dtype,
+            ).to(device)
+
+        model = make_model(self.noise)
+        init = prior.init_values(coef0, noise0, n)
+        if self.noise == "inverse_gamma":
+            init["noise_var"] = coef0.new_tensor(noise0**2)
+        seed = make_seed(self.random_state)
+        self.random_seed_ = seed
+        data = (Xc, yc)
+        with self._isolated(seed, X.size, device=device) as state:
+            if self.inference == "svi" or self.noise == "point":
+                self._run_svi(model, data, init_values=init)
+            if self.inference == "svi":
+                latent = self._draw_from_guide(
+                    model.prior_sites(), self.num_samples, data
+                )
+            else:
+                if self.noise == "point":
+                    # Empirical Bayes: sample with the SVI estimate of sigma.
+                    model = make_model(float(model.noise_scale.detach()))
+                    self.__dict__.pop("guide_", None)
+                result = self._run_nuts(model, data, init)
+                latent = result.samples
+            with torch.no_grad():
+                draws = self._posterior_draws(model, latent, x_mean, y_mean, n)
+        if self.inference == "nuts":
+            by_chain = {
+                k: v.reshape(self.num_chains, -1, *v.shape[1:])
+                for k, v in draws.items()
+            }
+            self._record_nuts_diagnostics(by_chain, result.divergences)
+        self.module_ = model.cpu()
+        if hasattr(self, "guide_"):
+            strip_data(self.guide_)
+            if isinstance(self.guide_, torch.nn.Module):
+                self.guide_ = self.guide_.cpu()
+            self._param_state = {
+                "params": {k: v.detach().cpu() for k, v in state["params"].items()},
+                "constraints": dict(state["constraints"]),
+            }
+        self._x_mean, self._y_mean = x_mean, y_mean
+        self.posterior_samples_ = draws
+        self._check_finite_draws(draws, type(self).__name__)
+        self.coef_ = draws["coef"].mean(0)
+        self.intercept_ = (
+            float(draws["intercept"].mean()) if self.fit_intercept else 0.0
+        )
+        if self.noise == "point":
+            self.noise_scale_ = float(draws["noise_scale"].mean())
+        return self
+
+    def _posterior_draws(self, model, latent, x_mean, y_mean, n):
+        """Latent draws (flattened over chains) plus coef, intercept, noise."""
+        latent = _flatten_chains(latent, model)
+        derived = model.derived(latent)
+        coef = derived["coef"]
+        num = coef.shape[0]
+        noise_scale = torch.as_tensor(derived["noise_scale"]).expand(num)
+        x_mean_t = coef.new_tensor(x_mean)
+        if self.fit_intercept:
+            # a | coef, sigma ~ Normal(mean(y) - mean(X) @ coef, sigma^2 / n)
+            intercept = y_mean - coef @ x_mean_t
+            intercept = intercept + noise_scale / np.sqrt(n) * torch.randn_like(
+                intercept
+            )
+        else:
+            intercept = torch.zeros_like(noise_scale)
+        out = {name: value.cpu().numpy() for name, value in latent.items()}
+        out.update({k: torch.as_tensor(v).cpu().numpy() for k, v in derived.items()})
+        out["noise_scale"] = noise_scale.cpu().numpy()
+        out["coef"] = coef.cpu().numpy()
+        out["intercept"] = intercept.cpu().numpy()
+        return out
+
+    # -- prediction ----------------------------------------------------------
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def predict(self, X, return_std: bool = False):
+        """Posterior-predictive mean, and optionally its standard deviation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the predictive standard deviation, which includes the
+            noise, as in :class:`sklearn.linear_model.BayesianRidge`.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,)
+            Only when ``return_std`` is True.
+        """
+        X = self._check_X(X)
+        mean = X @ self.coef_.astype(X.dtype) + self.intercept_
+        if not return_std:
+            return mean
+        draws = self.posterior_samples_
+        weights = np.column_stack([draws["coef"], draws["intercept"]])
+        cov = np.atleast_2d(np.cov(weights, rowvar=False))
+        Xa = np.column_stack([X, np.ones(len(X), dtype=X.dtype)])
+        var = np.einsum("ij,jk,ik->i", Xa, cov, Xa) + np.mean(draws["noise_scale"] ** 2)
+        return mean, np.sqrt(np.maximum(var, 0)).astype(X.dtype)
+
+    def _predictive_blocks(self, X, num_samples, seed):
+        """Yield ``(rows, draws)`` with draws of shape (num_samples, len(rows))."""
+        draws = self.sample_posterior(num_samples, random_state=seed)
+        noise = np.random.default_rng(seed).standard_normal(num_samples)
+        # One noise draw per posterior draw, shared by all rows, keeps each
+        # row's predictive sample exact and makes the result independent of
+        # which other rows were passed.
+        noise = noise * draws["noise_scale"]
+        for start in range(0, len(X), PREDICT_BLOCK):
+            rows = slice(start, start + PREDICT_BLOCK)
+            block = draws["coef"] @ X[rows].T + draws["intercept"][:, None]
+            yield rows, block + noise[:, None]
+
+    def predict_interval(self, X, coverage: float = 0.95) -> np.ndarray:
+        """Central posterior-predictive interval for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        coverage : float, default=0.95
+            Probability mass inside the interval.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Lower and upper bounds.
+        """
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must lie in (0, 1), got {coverage!r}.")
+        X = self._check_X(X)
+        out = np.empty((len(X), 2))
+        alpha = (1 - coverage) / 2
+        for rows, block in self._predictive_blocks(X, 4000, self.random_seed_):
+            out[rows] = np.quantile(block, [alpha, 1 - alpha], axis=0).T
+        return out
+
+    def sample_posterior_predictive(
+        self, X, num_samples: int = 1000, random_state=None
+    ) -> np.ndarray:
+        """Draws of y for each row of X, from the posterior predictive.
+
+        Returns
+        -------
+        ndarray of shape (num_samples, n_samples)
+        """
+        X = self._check_X(X)
+        seed = make_seed(random_state)
+        draws = self.sample_posterior(num_samples, random_state=seed)
+        rng = np.random.default_rng(seed)
+        mean = draws["coef"] @ X.T + draws["intercept"][:, None]
+        return mean + draws["noise_scale"][:, None] * rng.standard_normal(mean.shape)
+
+    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
+        """Draw from the posterior.
+
+        SVI fits draw afresh from the guide. NUTS fits resample the stored
+        chains (with replacement when more draws are asked for than exist).
+
+        Parameters
+        ----------
+        num_samples : int, default=1000
+        random_state : int, RandomState instance or None
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``"coef"`` (S, d), ``"intercept"`` (S,), ``"noise_scale"`` (S,)
+            and each latent site of the prior.
+        """
+        check_is_fitted(self)
+        seed = make_seed(random_state)
+        stored = self.posterior_samples_
+        if self.inference == "nuts":
+            total = len(stored["coef"])
+            rng = np.random.default_rng(seed)
+            index = rng.choice(total, num_samples, replace=num_samples > total)
+            return {name: value[index] for name, value in stored.items()}
+        model = self.module_
+        d = self.n_features_in_
+        with self._isolated(seed, param_state=self._param_state):
+            data = (
+                torch.zeros(0, d, dtype=model.anchor.dtype),
+                torch.zeros(0, dtype=model.anchor.dtype),
+            )
+            latent = self._draw_from_guide(model.prior_sites(), num_samples, data)
+            with torch.no_grad():
+                return self._posterior_draws(
+                    model, latent, self._x_mean, self._y_mean, model.n_samples
+                )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _flatten_chains(latent: dict, model) -> dict:
+    """Merge a leading (chains, draws) pair of axes into one draw axis."""
+    sites = model.prior_sites()
+    out = {}
+    for name, value in latent.items():
+        site_dims = len(sites[name].batch_shape) + len(sites[name].event_shape)
+        lead = value.dim() - site_dims
+        out[name] = value.reshape(-1, *value.shape[lead:]) if lead > 1 else value
+    return out
+
+
+def _ridge_start(Xc: torch.Tensor, yc: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """A ridge solution and a noise scale to start inference from."""
+    n, d = Xc.shape
+    gram = Xc.T @ Xc + torch.eye(d, dtype=Xc.dtype, device=Xc.device)
+    coef = torch.linalg.solve(gram, Xc.T @ yc)
+    resid = yc - Xc @ coef
+    var_y = float(yc.var()) if n > 1 else 1.0
+    noise = max(float(resid.pow(2).mean()) if n else 0.0, 1e-2 * var_y, 1e-6)
+    return coef, float(np.sqrt(noise))
+
+
+class BayesianLinearRegression(_BayesianLinearBase):
+    __doc__ = (
+        """Bayesian linear regression with a choice of coefficient prior.
+
+    The default model is the tutorial's: ``coef_j ~ Normal(0, 10**2)``,
+    ``sigma**2 ~ InverseGamma(0.1, 0.1)``, ``y ~ Normal(X @ coef + a, sigma**2)``,
+    fitted with a full-covariance Gaussian guide.
+
+    Parameters
+    ----------
+    prior : str or CoefPrior, default="normal"
+        ``"normal"``, ``"laplace"``, ``"student_t"``, ``"horseshoe"``,
+        ``"regularized_horseshoe"``, or a prior object from
+        :mod:`skbayes.priors` (whose parameters ``GridSearchCV`` can tune as
+        ``prior__scale`` and so on).
+"""
+        + _COMMON_DOC.format(guide="mvn", noise="inverse_gamma", learning_rate=0.05)
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbayes import BayesianLinearRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.normal(size=50)
+    >>> reg = BayesianLinearRegression(random_state=0).fit(X, y)
+    >>> np.round(reg.coef_, 1)
+    array([ 1., -2.])
+    >>> reg.predict_interval(X[:1], coverage=0.9).shape
+    (1, 2)
+    """
+    )
+
+    _parameter_constraints = {
+        **_BayesianLinearBase._parameter_constraints,
+        "prior": [StrOptions(set(COEF_PRIORS)), CoefPrior],
+    }
+
+    def __init__(
+        self,
+        prior: str | CoefPrior = "normal",
+        *,
+        inference: str = "svi",
+        guide="mvn",
+        noise: str = "inverse_gamma",
+        noise_prior: tuple[float, float] = (0.1, 0.1),
+        fit_intercept: bool = True,
+        num_steps: int = 10000,
+        learning_rate: float = 0.05,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 5,
+        num_particles: int = 1,
+        num_samples: int = 1000,
+        num_warmup: int = 500,
+        num_chains: int = 1,
+        device: str = "cpu",
+        random_state=None,
+        verbose: bool = False,
+    ):
+        self.prior = prior
+        self.inference = inference
+        self.guide = guide
+        self.noise = noise
+        self.noise_prior = noise_prior
+        self.fit_intercept = fit_intercept
+        self.num_steps = num_steps
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.num_particles = num_particles
+        self.num_samples = num_samples
+        self.num_warmup = num_warmup
+        self.num_chains = num_chains
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _coef_prior(self):
+        return resolve_coef_prior(self.prior)
+
+
+class HorseshoeRegression(_BayesianLinearBase):
+    __doc__ = (
+        """Sparse Bayesian linear regression with a horseshoe prior.
+
+    The tutorial's model: ``tau ~ HalfCauchy(global_scale)``,
+    ``lambda_j ~ HalfCauchy(1)``, ``coef_j ~ Normal(0, tau**2 lambda_j**2)``,
+    with the noise scale fitted as a point estimate and a rank-1 low-rank
+    Gaussian guide. With ``regularized=True`` it uses Piironen and Vehtari's
+    regularised horseshoe instead.
+
+    Parameters
+    ----------
+    global_scale : float, default=1.0
+        Scale of the half-Cauchy prior on the global shrinkage ``tau``.
+    regularized : bool, default=False
+        Use :class:`~skbayes.priors.RegularizedHorseshoe`.
+    expected_nonzero : float or None, default=None
+        Regularised only: a guess at the number of non-zero coefficients,
+        which sets the global scale (and overrides ``global_scale``).
+    slab_scale : float, default=2.0
+        Regularised only: scale of the slab.
+    slab_df : float, default=4.0
+        Regularised only: degrees of freedom of the slab.
+"""
+        + _COMMON_DOC.format(guide="lowrank", noise="point", learning_rate=0.05)
+        + """
+    noise_scale_ : float
+        The fitted noise scale, when ``noise="point"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbayes import HorseshoeRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 10))
+    >>> y = 3 * X[:, 0] + 0.1 * rng.normal(size=60)
+    >>> reg = HorseshoeRegression(random_state=0).fit(X, y)
+    >>> np.round(reg.coef_[:3], 1)
+    array([3., 0., 0.])
+    """
+    )
+
+    _parameter_constraints = {
+        **_BayesianLinearBase._parameter_constraints,
+        "global_scale": [Interval(Real, 0, None, closed="neither")],
+        "regularized": ["boolean"],
+        "expected_nonzero": [Interval(Real, 0, None, closed="neither"), None],
+        "slab_scale": [Interval(Real, 0, None, closed="neither")],
+        "slab_df": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        global_scale: float = 1.0,
+        *,
+        regularized: bool = False,
+        expected_nonzero: float | None = None,
+        slab_scale: float = 2.0,
+        slab_df: float = 4.0,
+        inference: str = "svi",
+        guide="lowrank",
+        noise: str = "point",
+        noise_prior: tuple[float, float] = (0.1, 0.1),
+        fit_intercept: bool = True,
+        num_steps: int = 10000,
+        learning_rate: float = 0.05,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 5,
+        num_particles: int = 1,
+        num_samples: int = 1000,
+        num_warmup: int = 500,
+        num_chains: int = 1,
+        device: str = "cpu",
+        random_state=None,
+        verbose: bool = False,
+    ):
+        self.global_scale = global_scale
+        self.regularized = regularized
+        self.expected_nonzero = expected_nonzero
+        self.slab_scale = slab_scale
+        self.slab_df = slab_df
+        self.inference = inference
+        self.guide = guide
+        self.noise = noise
+        self.noise_prior = noise_prior
+        self.fit_intercept = fit_intercept
+        self.num_steps = num_steps
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.num_particles = num_particles
+        self.num_samples = num_samples
+        self.num_warmup = num_warmup
+        self.num_chains = num_chains
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _coef_prior(self):
+        if not self.regularized:
+            return Horseshoe(self.global_scale).validate()
+        if self.expected_nonzero is not None:
+            return RegularizedHorseshoe(
+                expected_nonzero=self.expected_nonzero,
+                slab_scale=self.slab_scale,
+                slab_df=self.slab_df,
+            ).validate()
+        return RegularizedHorseshoe(
+            global_scale=self.global_scale,
+            slab_scale=self.slab_scale,
+            slab_df=self.slab_df,
+        ).validate()

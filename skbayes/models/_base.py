@@ -1,0 +1,62 @@
+"""The contract every skbayes model backbone fulfils."""
+
+from __future__ import annotations
+
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.nn import PyroModule
+
+
+class BayesianModule(PyroModule):
+    """A Pyro model whose log density can also be evaluated directly.
+
+    Subclasses declare their latent variables once, in :meth:`prior_sites`,
+    and their likelihood twice: as Pyro ``sample`` statements in
+    :meth:`observe` (the definition, used by autoguides, ``Trace_ELBO`` and
+    any user guide) and as a plain torch expression in
+    :meth:`log_likelihood` (the fast path used for SVI with Gaussian guides
+    and for NUTS, which skips Pyro's tracing). The test suite checks that the
+    two agree.
+
+    The buffer ``anchor`` carries the module's dtype and device, so that
+    ``module.to(...)`` moves every distribution it builds.
+    """
+
+    def __init__(self, dtype: torch.dtype = torch.float64, device=None):
+        super().__init__()
+        self.register_buffer("anchor", torch.zeros((), dtype=dtype, device=device))
+
+    # -- to be provided by subclasses -------------------------------------
+    def prior_sites(self) -> dict[str, dist.Distribution]:
+        """Independent latent sites, each distribution fixed (non-centred)."""
+        raise NotImplementedError
+
+    def observe(self, values: dict, *data) -> None:
+        """Pyro statements for the likelihood, given the latent values."""
+        raise NotImplementedError
+
+    def log_likelihood(self, values: dict, *data) -> torch.Tensor:
+        """``log p(data | values)``; leading batch dims of ``values`` are kept."""
+        raise NotImplementedError
+
+    def derived(self, values: dict) -> dict[str, torch.Tensor]:
+        """Quantities computed from latent values that users want reported."""
+        return {}
+
+    # -- shared machinery --------------------------------------------------
+    def forward(self, *data):
+        values = {
+            name: pyro.sample(name, site) for name, site in self.prior_sites().items()
+        }
+        self.observe(values, *data)
+        return values
+
+    def log_prior(self, values: dict) -> torch.Tensor:
+        return sum(
+            site.log_prob(values[name]) for name, site in self.prior_sites().items()
+        )
+
+    def log_joint(self, values: dict, *data) -> torch.Tensor:
+        """``log p(values, data)``, equal to the trace's ``log_prob_sum``."""
+        return self.log_prior(values) + self.log_likelihood(values, *data)

@@ -1,0 +1,139 @@
+"""Posterior summaries: tables of means, spreads, quantiles and diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from pyro.ops.stats import effective_sample_size, split_gelman_rubin
+
+QUANTILES = (0.025, 0.5, 0.975)
+
+
+class PosteriorSummary:
+    """A table with one row per scalar parameter.
+
+        Attributes
+        ----------
+        columns : list of str
+            Column names: ``mean``, ``sd``, the quantiles, and for MCMC ``n_eff``
+            and ``r_hat``.
+        rows : dict of str to ndarray
+            Row label (``"coef[3]"``) to the row's values.
+        divergences : int or None
+            Divergent NUTS transitions, when the posterior came from NUTS.
+
+        Examples
+        --------
+        >>> import numpy as np
+    import torch
+    from pyro.ops.stats import effective_sample_size, split_gelman_rubin
+        >>> table = summarize({"p": np.array([0.2, 0.4, 0.6])})
+        >>> round(table["p"]["mean"], 2)
+        0.4
+    """
+
+    def __init__(self, columns, rows, divergences=None):
+        self.columns = list(columns)
+        self.rows = dict(rows)
+        self.divergences = divergences
+
+    def __getitem__(self, label: str) -> dict[str, float]:
+        return dict(
+            zip(self.columns, (float(v) for v in self.rows[label]), strict=True)
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """Nested ``{row: {column: value}}``."""
+        return {label: self[label] for label in self.rows}
+
+    def to_pandas(self):
+        """The table as a ``pandas.DataFrame`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame.from_dict(self.to_dict(), orient="index")[self.columns]
+
+    def __repr__(self) -> str:
+        width = max([len(label) for label in self.rows] + [9])
+        header = " " * width + "".join(f"{c:>10}" for c in self.columns)
+        lines = [header]
+        for label, values in self.rows.items():
+            cells = "".join(f"{v:>10.4g}" for v in values)
+            lines.append(f"{label:<{width}}{cells}")
+        if self.divergences is not None:
+            lines.append(f"divergences: {self.divergences}")
+        return "\n".join(lines)
+
+
+def _labels(name: str, shape: tuple) -> list[str]:
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape)]
+
+
+def summarize(
+    samples: Mapping[str, np.ndarray],
+    *,
+    quantiles: Sequence[float] = QUANTILES,
+    n_eff: Mapping[str, np.ndarray] | None = None,
+    r_hat: Mapping[str, np.ndarray] | None = None,
+    divergences: int | None = None,
+) -> PosteriorSummary:
+    """Summarise posterior draws, each of shape ``(num_samples, ...)``.
+
+    Parameters
+    ----------
+    samples : mapping of str to ndarray
+        Draws per site; the first axis indexes draws.
+    quantiles : sequence of float
+        Quantiles to report, as fractions.
+    n_eff, r_hat : mapping of str to ndarray, optional
+        MCMC diagnostics per site, shaped like one draw.
+    divergences : int, optional
+        Number of divergent transitions.
+    """
+    columns = ["mean", "sd", *(f"{100 * q:g}%" for q in quantiles)]
+    diagnostics = n_eff is not None and r_hat is not None
+    if diagnostics:
+        columns += ["n_eff", "r_hat"]
+    rows = {}
+    for name, draws in samples.items():
+        draws = np.asarray(draws, dtype=float)
+        stats = [
+            draws.mean(0),
+            draws.std(0, ddof=1) if len(draws) > 1 else 0 * draws[0],
+        ]
+        stats += list(np.quantile(draws, quantiles, axis=0))
+        if diagnostics:
+            stats += [np.asarray(n_eff[name], float), np.asarray(r_hat[name], float)]
+        stats = [np.broadcast_to(s, draws.shape[1:]) for s in stats]
+        for label, idx in zip(
+            _labels(name, draws.shape[1:]), np.ndindex(*draws.shape[1:]), strict=True
+        ):
+            rows[label] = np.array([s[idx] for s in stats])
+    return PosteriorSummary(columns, rows, divergences)
+
+
+def mcmc_diagnostics(
+    draws_by_chain: Mapping[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Effective sample size and split R-hat for draws shaped ``(chains, draws, ...)``.
+
+    Returns
+    -------
+    n_eff, r_hat : dict of str to ndarray
+        Per site, shaped like one draw. R-hat is NaN with fewer than 4 draws.
+    """
+    n_eff, r_hat = {}, {}
+    for name, draws in draws_by_chain.items():
+        value = torch.as_tensor(np.asarray(draws, dtype=float))
+        n_eff[name] = effective_sample_size(value, chain_dim=0, sample_dim=1).numpy()
+        if value.shape[1] >= 4:
+            r_hat[name] = split_gelman_rubin(value, chain_dim=0, sample_dim=1).numpy()
+        else:
+            r_hat[name] = np.full(value.shape[2:], np.nan)
+    return n_eff, r_hat

@@ -1,0 +1,62 @@
+"""scikit-learn's own estimator checks."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbayes import (
+    BayesianLinearRegression,
+    BetaBernoulliEstimator,
+    HorseshoeRegression,
+)
+
+_BINARY_ONLY = (
+    "the check fits on continuous X; BetaBernoulliEstimator accepts binary "
+    "data only and raises ValueError (covered by tests/test_beta_bernoulli.py "
+    "and tests/test_isolation.py on binary data)"
+)
+BETA_BERNOULLI_EXPECTED_FAILURES = {
+    check: _BINARY_ONLY
+    for check in [
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_fit2d_predict1d",
+    ]
+}
+
+
+def _expected_failures(estimator):
+    if isinstance(estimator, BetaBernoulliEstimator):
+        return BETA_BERNOULLI_EXPECTED_FAILURES
+    return {}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(
+    [
+        BetaBernoulliEstimator(random_state=0, num_steps=300),
+        BayesianLinearRegression(random_state=0),
+        HorseshoeRegression(random_state=0),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
