@@ -71,7 +71,7 @@ def run_nuts(
 
     def potential(unconstrained):
         values, log_det = constrain(unconstrained, sites)
-        return -(model.log_joint(values, *data) + log_det)
+        return -(model.log_joint(values, *data, sites=sites) + log_det)
 
     start = {k: v.detach() for k, v in unconstrain(init_values, sites).items()}
     draws, divergences = [], []

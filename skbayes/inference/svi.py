@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyro
 import torch
 from pyro import poutine
 from pyro.infer import Trace_ELBO
@@ -94,9 +95,11 @@ def direct_sampler(model, guide):
 
 
 def _direct_loss(sampler, model, data, num_particles):
+    sites = model.prior_sites()
+
     def loss():
         values, log_q = sampler(num_particles)
-        return -(model.log_joint(values, *data) - log_q).mean()
+        return -(model.log_joint(values, *data, sites=sites) - log_q).mean()
 
     return loss
 
@@ -170,8 +173,19 @@ def run_svi(
     if isinstance(model, torch.nn.Module):
         seen = {id(p) for p in params}
         params += [p for p in model.parameters() if id(p) not in seen]
-    optimizer = torch.optim.Adam(params, lr=learning_rate)
 
+    # Argument checks cost a third of a step here; a bad step shows up as a
+    # non-finite loss instead, which the loop below handles.
+    with pyro.validation_enabled(False):
+        return _optimise(
+            loss_fn, params, learning_rate, max_steps, tol, n_iter_no_change, verbose
+        )
+
+
+def _optimise(
+    loss_fn, params, learning_rate, max_steps, tol, n_iter_no_change, verbose
+):
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
     losses = np.empty(max_steps)
     lr, best, stalled, decays, recoveries = learning_rate, math.inf, 0, 0, 0
     snapshot = [p.detach().clone() for p in params]
@@ -179,7 +193,14 @@ def run_svi(
     progress = _progress_bar(max_steps) if verbose else None
     while step < max_steps:
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn()
+        try:
+            loss = loss_fn()
+        except ValueError:
+            # Distribution argument checks reject parameters that overflowed;
+            # before the first step the error is the caller's, not a divergence.
+            if step == 0:
+                raise
+            loss = torch.tensor(math.nan)
         if not torch.isfinite(loss):
             recoveries += 1
             if recoveries > MAX_RECOVERIES:

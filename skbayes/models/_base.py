@@ -52,11 +52,14 @@ class BayesianModule(PyroModule):
         self.observe(values, *data)
         return values
 
-    def log_prior(self, values: dict) -> torch.Tensor:
-        return sum(
-            site.log_prob(values[name]) for name, site in self.prior_sites().items()
-        )
+    def log_prior(self, values: dict, sites: dict | None = None) -> torch.Tensor:
+        sites = self.prior_sites() if sites is None else sites
+        return sum(site.log_prob(values[name]) for name, site in sites.items())
 
-    def log_joint(self, values: dict, *data) -> torch.Tensor:
-        """``log p(values, data)``, equal to the trace's ``log_prob_sum``."""
-        return self.log_prior(values) + self.log_likelihood(values, *data)
+    def log_joint(self, values: dict, *data, sites: dict | None = None) -> torch.Tensor:
+        """``log p(values, data)``, equal to the trace's ``log_prob_sum``.
+
+        ``sites`` may pass in :meth:`prior_sites` built once, to save
+        rebuilding the distributions at every step of an optimiser.
+        """
+        return self.log_prior(values, sites) + self.log_likelihood(values, *data)

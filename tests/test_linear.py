@@ -1,0 +1,337 @@
+"""BayesianLinearRegression and HorseshoeRegression against references."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pyro
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyro import poutine
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbayes import BayesianLinearRegression, HorseshoeRegression
+from skbayes.inference import DivergenceError
+from skbayes.models import LinearRegressionModel
+from skbayes.priors import (
+    Horseshoe,
+    Laplace,
+    Normal,
+    RegularizedHorseshoe,
+    StudentT,
+)
+
+PRIOR_SCALE, NOISE_SHAPE, NOISE_RATE = 10.0, 0.1, 0.1
+
+
+def gibbs_reference(X, y, num_draws=20_000, burn=1_000, seed=0):
+    """Gibbs sampler for y = a + X b + e, b ~ N(0, 10^2 I), s2 ~ IG(0.1, 0.1).
+
+    The intercept ``a`` has a flat prior and is sampled explicitly, so this
+    checks skbayes' centring-and-marginalising treatment independently.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    a, b, s2 = 0.0, np.zeros(d), 1.0
+    draws = []
+    for t in range(num_draws + burn):
+        a = rng.normal(np.mean(y - X @ b), np.sqrt(s2 / n))
+        precision = X.T @ X / s2 + np.eye(d) / PRIOR_SCALE**2
+        chol = np.linalg.cholesky(precision)
+        mean = np.linalg.solve(precision, X.T @ (y - a) / s2)
+        b = mean + np.linalg.solve(chol.T, rng.standard_normal(d))
+        resid = y - a - X @ b
+        s2 = 1.0 / rng.gamma(
+            NOISE_SHAPE + n / 2, 1.0 / (NOISE_RATE + resid @ resid / 2)
+        )
+        if t >= burn:
+            draws.append(np.concatenate([b, [a, np.sqrt(s2)]]))
+    return np.array(draws)
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(25, 3))
+    y = 2.0 + X @ np.array([1.5, -1.0, 0.0]) + 0.8 * rng.normal(size=25)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def reference(small_problem):
+    draws = gibbs_reference(*small_problem)
+    return draws.mean(0), draws.std(0)
+
+
+def _stack(est):
+    s = est.posterior_samples_
+    return np.column_stack([s["coef"], s["intercept"], s["noise_scale"]])
+
+
+def test_nuts_matches_gibbs(small_problem, reference):
+    est = BayesianLinearRegression(
+        inference="nuts", num_samples=1500, num_warmup=500, random_state=0
+    ).fit(*small_problem)
+    ref_mean, ref_sd = reference
+    draws = _stack(est)
+    assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.2 * ref_sd)
+    np.testing.assert_allclose(draws.std(0), ref_sd, rtol=0.2)
+    table = est.summary()
+    assert {"n_eff", "r_hat"} <= set(table.columns)
+    assert table.divergences == 0
+
+
+def test_svi_mvn_matches_gibbs(small_problem, reference):
+    est = BayesianLinearRegression(random_state=0).fit(*small_problem)
+    ref_mean, ref_sd = reference
+    draws = _stack(est)
+    assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.3 * ref_sd)
+    np.testing.assert_allclose(est.coef_, ref_mean[:3], atol=0.3 * ref_sd[:3].max())
+    assert est.intercept_ == pytest.approx(ref_mean[3], abs=0.3 * ref_sd[3])
+
+
+def test_predictive_interval_coverage():
+    rng = np.random.default_rng(7)
+    coef = np.array([1.0, -2.0, 0.5, 0.0])
+    X = rng.normal(size=(200, 4))
+    y = 1.0 + X @ coef + rng.normal(size=200)
+    X_new = rng.normal(size=(4000, 4))
+    y_new = 1.0 + X_new @ coef + rng.normal(size=4000)
+    est = BayesianLinearRegression(random_state=0).fit(X, y)
+    lo, hi = est.predict_interval(X_new, coverage=0.9).T
+    coverage = np.mean((lo <= y_new) & (y_new <= hi))
+    assert 0.86 <= coverage <= 0.94
+    mean, std = est.predict(X_new, return_std=True)
+    z = (y_new - mean) / std
+    assert 0.86 <= np.mean(np.abs(z) < 1.645) <= 0.94
+
+
+def test_predict_std_matches_bayesian_ridge_on_easy_data():
+    from sklearn.linear_model import BayesianRidge
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    y = X @ np.array([1.0, 2.0, -1.0]) + 0.5 * rng.normal(size=300)
+    ours = BayesianLinearRegression(random_state=0).fit(X, y)
+    theirs = BayesianRidge().fit(X, y)
+    m1, s1 = ours.predict(X[:20], return_std=True)
+    m2, s2 = theirs.predict(X[:20], return_std=True)
+    np.testing.assert_allclose(m1, m2, atol=0.02)
+    np.testing.assert_allclose(s1, s2, rtol=0.1)
+
+
+ALL_PRIORS = [
+    Normal(2.0),
+    Laplace(0.5),
+    StudentT(3.0, 1.0),
+    Horseshoe(1.0),
+    RegularizedHorseshoe(expected_nonzero=2),
+    RegularizedHorseshoe(global_scale=0.3),
+]
+
+
+@pytest.mark.parametrize("prior", ALL_PRIORS, ids=lambda p: repr(p))
+@pytest.mark.parametrize("noise", ["inverse_gamma", "point", 0.7])
+def test_direct_log_joint_equals_pyro_trace(prior, noise):
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(rng.normal(size=(12, 5)))
+    y = torch.as_tensor(rng.normal(size=12))
+    model = LinearRegressionModel(prior.validate(), 5, 12, noise=noise)
+    with pyro.get_param_store().scope(), torch.random.fork_rng():
+        torch.manual_seed(0)
+        values = {k: site.sample() for k, site in model.prior_sites().items()}
+        trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
+        expected = trace.log_prob_sum()
+        actual = model.log_joint(values, X, y)
+    torch.testing.assert_close(actual, expected)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 30), st.integers(1, 6), st.integers(0, 10_000))
+def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
+    rng = np.random.default_rng(seed)
+    X = torch.as_tensor(rng.normal(size=(n, d)))
+    y = torch.as_tensor(rng.normal(size=n) * 3)
+    model = LinearRegressionModel(Horseshoe(), d, n, noise="inverse_gamma")
+    with pyro.get_param_store().scope(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        values = {k: site.sample() for k, site in model.prior_sites().items()}
+        trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
+        torch.testing.assert_close(model.log_joint(values, X, y), trace.log_prob_sum())
+
+
+def test_every_prior_fits_and_reports_its_sites(small_problem):
+    X, y = small_problem
+    for prior in [
+        "normal",
+        "laplace",
+        "student_t",
+        "horseshoe",
+        "regularized_horseshoe",
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = BayesianLinearRegression(prior=prior, random_state=0).fit(X, y)
+        draws = est.sample_posterior(30, random_state=0)
+        assert draws["coef"].shape == (30, 3)
+        assert draws["intercept"].shape == (30,)
+        assert draws["noise_scale"].shape == (30,)
+        if "horseshoe" in prior:
+            assert draws["lambda"].shape == (30, 3)
+        assert abs(est.coef_[0] - 1.5) < 0.6, prior
+        assert abs(est.intercept_ - 2.0) < 0.6, prior
+
+
+def _sparse(seed=0, n=60, d=15):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    coef = np.zeros(d)
+    coef[:3] = [3.0, -2.0, 1.5]
+    return X, X @ coef + 0.5 * rng.normal(size=n), coef
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_cross_val_score():
+    X, y, _ = _sparse()
+    pipe = make_pipeline(StandardScaler(), HorseshoeRegression(random_state=0))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.8)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_over_priors_and_scales():
+    X, y, _ = _sparse()
+    search = GridSearchCV(
+        BayesianLinearRegression(random_state=0, num_samples=200),
+        {"prior": ["normal", "laplace", "horseshoe"]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_params_["prior"] in {"normal", "laplace", "horseshoe"}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    scale = GridSearchCV(
+        BayesianLinearRegression(prior=Normal(), random_state=0, num_samples=200),
+        {"prior__scale": [1e-3, 10.0]},
+        cv=3,
+    ).fit(X, y)
+    # A prior scale of 0.001 shrinks everything to zero and scores badly.
+    assert scale.best_params_["prior__scale"] == 10.0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_parallel_equals_serial():
+    X, y, _ = _sparse(n=40, d=5)
+    grid = {"prior": ["normal", "laplace"]}
+    est = BayesianLinearRegression(random_state=0, num_samples=100)
+    cv = KFold(3, shuffle=True, random_state=0)
+    serial = GridSearchCV(est, grid, cv=cv, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(est, grid, cv=cv, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_clone_and_pickle_regressors():
+    X, y, _ = _sparse(n=40, d=5)
+    for est in [
+        BayesianLinearRegression(random_state=0),
+        HorseshoeRegression(random_state=0),
+    ]:
+        fresh = clone(est)
+        assert fresh.get_params() == est.get_params()
+        est.fit(X, y)
+        restored = pickle.loads(pickle.dumps(est))
+        np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+        np.testing.assert_array_equal(
+            restored.predict_interval(X), est.predict_interval(X)
+        )
+
+
+def test_feature_names_from_pandas():
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _sparse(n=40, d=3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = BayesianLinearRegression(random_state=0).fit(frame, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c"]
+    assert est.n_features_in_ == 3
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), np.array([1.0, 2.0]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0]]), np.array([1.0, 2.0]), "infinity"),
+        (np.ones((3, 2)), np.array([1.0, np.nan, 2.0]), "NaN"),
+        (np.ones((3, 2)), np.ones(4), "inconsistent numbers of samples"),
+        (np.ones((0, 2)), np.ones(0), "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]]), np.ones(2), "could not convert|string"),
+        (np.ones((3, 2, 2)), np.ones(3), "dim 3"),
+    ],
+)
+def test_bad_input(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        BayesianLinearRegression().fit(X, y)
+
+
+def test_wrong_width_at_predict():
+    X, y, _ = _sparse(n=30, d=4)
+    est = BayesianLinearRegression(random_state=0, num_steps=200, tol=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :3])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"prior": "cauchy"},
+        {"prior": Normal(scale=-1.0)},
+        {"noise": "gamma"},
+        {"noise_prior": (0.1, -1.0)},
+        {"learning_rate": 0.0},
+        {"num_samples": 0},
+        {"inference": "exact"},
+        {"device": "gpu"},
+    ],
+)
+def test_bad_hyperparameters(params):
+    X, y, _ = _sparse(n=20, d=3)
+    with pytest.raises(ValueError):
+        BayesianLinearRegression(**params).fit(X, y)
+
+
+def test_bad_horseshoe_hyperparameters():
+    X, y, _ = _sparse(n=20, d=3)
+    with pytest.raises(ValueError, match="global_scale"):
+        HorseshoeRegression(global_scale=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="expected_nonzero"):
+        HorseshoeRegression(regularized=True, expected_nonzero=5).fit(X, y)
+
+
+def test_diverging_learning_rate_never_returns_nan():
+    X, y, _ = _sparse(n=40, d=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            est = BayesianLinearRegression(learning_rate=1e4, random_state=0).fit(X, y)
+        except DivergenceError as error:
+            assert "learning_rate" in str(error)
+            return
+    assert np.all(np.isfinite(est.predict(X)))
+    assert all(np.all(np.isfinite(v)) for v in est.posterior_samples_.values())
+
+
+def test_posterior_predictive_shapes_and_summary():
+    X, y, _ = _sparse(n=40, d=3)
+    est = BayesianLinearRegression(random_state=0).fit(X, y)
+    draws = est.sample_posterior_predictive(X[:7], num_samples=50, random_state=0)
+    assert draws.shape == (50, 7)
+    table = est.summary()
+    assert "coef[0]" in table.rows and "intercept" in table.rows
+    assert table["coef[0]"]["2.5%"] < table["coef[0]"]["97.5%"]
+    assert est.score(X, y) > 0.9
