@@ -19,7 +19,7 @@ import torch
 
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda|cuda:\d+|auto)$")
 
-# Below this many entries in X, torch's intra-op threads cost more in
+# Below this many entries of data per step, torch's intra-op threads cost more in
 # synchronisation than they save; one thread is also far steadier when the
 # machine is busy (measured 5-10x slow-downs with two threads on two cores).
 SMALL_PROBLEM_SIZE = 1_000_000
@@ -114,7 +114,7 @@ def isolated_run(
         The Pyro parameter-store state to run in; it is updated in place on a
         normal exit. ``None`` starts from an empty store.
     problem_size : int
-        Number of entries in the data; small CPU problems run on one thread.
+        Entries of data touched per step; small CPU problems run on one thread.
 
     Yields
     ------

@@ -335,3 +335,22 @@ def test_posterior_predictive_shapes_and_summary():
     assert "coef[0]" in table.rows and "intercept" in table.rows
     assert table["coef[0]"]["2.5%"] < table["coef[0]"]["97.5%"]
     assert est.score(X, y) > 0.9
+
+
+def test_minibatch_matches_full_batch_on_a_subsample():
+    rng = np.random.default_rng(0)
+    n, d = 50_000, 5
+    coef = np.array([1.0, -2.0, 0.5, 0.0, 3.0])
+    X = rng.normal(size=(n, d))
+    y = 2.0 + X @ coef + rng.normal(size=n)
+    minibatch = BayesianLinearRegression(random_state=0, batch_size=512).fit(X, y)
+    full = BayesianLinearRegression(random_state=0).fit(X[:5000], y[:5000])
+    # Both estimate the same coefficients; the subsample's posterior sd is
+    # about 1/sqrt(5000) = 0.014.
+    np.testing.assert_allclose(minibatch.coef_, full.coef_, atol=0.05)
+    np.testing.assert_allclose(minibatch.coef_, coef, atol=0.03)
+    assert minibatch.intercept_ == pytest.approx(2.0, abs=0.03)
+    sd = minibatch.posterior_samples_["coef"].std(0)
+    assert np.all(sd < 0.05)
+    with pytest.raises(ValueError, match="batch_size"):
+        BayesianLinearRegression(inference="nuts", batch_size=10).fit(X[:100], y[:100])

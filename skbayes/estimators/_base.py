@@ -69,7 +69,9 @@ class BayesianEstimator(BaseEstimator):
         )
 
     # -- engines ----------------------------------------------------------
-    def _run_svi(self, model, data, *, init_values=None, default_guide=None):
+    def _run_svi(
+        self, model, data, *, init_values=None, default_guide=None, batch_sampler=None
+    ):
         """Build a guide, fit it, and store ``guide_`` and the loss curve."""
         guide = build_guide(
             self.guide, model, init_values=init_values, default=default_guide
@@ -83,6 +85,7 @@ class BayesianEstimator(BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             num_particles=self.num_particles,
+            batch_sampler=batch_sampler,
             verbose=bool(self.verbose),
         )
         if hasattr(guide, "laplace_approximation"):

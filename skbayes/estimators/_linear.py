@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -53,6 +53,10 @@ _COMMON_DOC = """
         Windows of 50 steps without progress before the learning rate is cut.
     num_particles : int, default=1
         Monte Carlo samples per ELBO estimate.
+    batch_size : int or None, default=None
+        Rows per SVI step. ``None`` uses all rows; a smaller value runs
+        minibatch SVI with the likelihood scaled up to the full data, for
+        large ``n``. SVI only.
     num_samples : int, default=1000
         Posterior draws kept for prediction (per chain for NUTS).
     num_warmup : int, default=500
@@ -100,6 +104,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         "noise": [StrOptions({"inverse_gamma", "point"})],
         "noise_prior": [tuple, list],
         "fit_intercept": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def _coef_prior(self) -> CoefPrior:
@@ -136,17 +141,28 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         prior = self._coef_prior()
         noise_prior = self._check_noise_prior()
         device = self._prepare_run()
+        n, d = X.shape
+        minibatch = self.batch_size is not None and self.batch_size < n
+        if minibatch and self.inference != "svi":
+            raise ValueError(
+                f"batch_size={self.batch_size} needs inference='svi'; NUTS uses "
+                "the full data at every step."
+            )
         for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
             self.__dict__.pop(name, None)
-        n, d = X.shape
         dtype = self._torch_dtype(X)
-        if self.fit_intercept:
-            x_mean, y_mean = X.mean(0), float(y.mean())
-        else:
-            x_mean, y_mean = np.zeros(d, dtype=X.dtype), 0.0
-        Xc = torch.as_tensor(X - x_mean, dtype=dtype, device=device)
-        yc = torch.as_tensor(y - y_mean, dtype=dtype, device=device)
-        coef0, noise0 = _ridge_start(Xc, yc)
+        # For minibatches no centred copy of X is made: each batch is centred
+        # on the fly, which keeps peak memory near the size of X.
+        X_t = torch.as_tensor(X, dtype=dtype, device=device)
+        y_t = torch.as_tensor(y, dtype=dtype, device=device)
+        x_mean_t = X_t.mean(0) if self.fit_intercept else X_t.new_zeros(d)
+        y_mean_t = y_t.mean() if self.fit_intercept else y_t.new_zeros(())
+        coef0, noise0 = _ridge_start(X_t, y_t, x_mean_t, y_mean_t)
+        x_mean, y_mean = x_mean_t.cpu().numpy(), float(y_mean_t)
+
+        def next_batch():
+            index = torch.randint(n, (self.batch_size,), device=device)
+            return X_t[index] - x_mean_t, y_t[index] - y_mean_t
 
         def make_model(noise):
             return LinearRegressionModel(
@@ -166,10 +182,16 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             init["noise_var"] = coef0.new_tensor(noise0**2)
         seed = make_seed(self.random_state)
         self.random_seed_ = seed
-        data = (Xc, yc)
-        with self._isolated(seed, X.size, device=device) as state:
+        rows_per_step = self.batch_size if minibatch else n
+        with self._isolated(seed, rows_per_step * d, device=device) as state:
+            data = next_batch() if minibatch else (X_t - x_mean_t, y_t - y_mean_t)
             if self.inference == "svi" or self.noise == "point":
-                self._run_svi(model, data, init_values=init)
+                self._run_svi(
+                    model,
+                    data,
+                    init_values=init,
+                    batch_sampler=next_batch if minibatch else None,
+                )
             if self.inference == "svi":
                 latent = self._draw_from_guide(
                     model.prior_sites(), self.num_samples, data
@@ -371,14 +393,20 @@ def _flatten_chains(latent: dict, model) -> dict:
     return out
 
 
-def _ridge_start(Xc: torch.Tensor, yc: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """A ridge solution and a noise scale to start inference from."""
-    n, d = Xc.shape
-    gram = Xc.T @ Xc + torch.eye(d, dtype=Xc.dtype, device=Xc.device)
-    coef = torch.linalg.solve(gram, Xc.T @ yc)
-    resid = yc - Xc @ coef
-    var_y = float(yc.var()) if n > 1 else 1.0
-    noise = max(float(resid.pow(2).mean()) if n else 0.0, 1e-2 * var_y, 1e-6)
+def _ridge_start(X, y, x_mean, y_mean) -> tuple[torch.Tensor, float]:
+    """A ridge solution and a noise scale to start inference from.
+
+    Works from centred sufficient statistics, so no centred copy of X is made.
+    """
+    n, d = X.shape
+    gram = X.T @ X - n * torch.outer(x_mean, x_mean)
+    xty = X.T @ y - n * x_mean * y_mean
+    yty = y @ y - n * y_mean**2
+    eye = torch.eye(d, dtype=X.dtype, device=X.device)
+    coef = torch.linalg.solve(gram + eye, xty)
+    rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
+    var_y = float(yty) / (n - 1) if n > 1 else 1.0
+    noise = max(rss / n, 1e-2 * var_y, 1e-6)
     return coef, float(np.sqrt(noise))
 
 
@@ -434,6 +462,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         tol: float = 1e-4,
         n_iter_no_change: int = 5,
         num_particles: int = 1,
+        batch_size: int | None = None,
         num_samples: int = 1000,
         num_warmup: int = 500,
         num_chains: int = 1,
@@ -452,6 +481,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.num_particles = num_particles
+        self.batch_size = batch_size
         self.num_samples = num_samples
         self.num_warmup = num_warmup
         self.num_chains = num_chains
@@ -532,6 +562,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         tol: float = 1e-4,
         n_iter_no_change: int = 5,
         num_particles: int = 1,
+        batch_size: int | None = None,
         num_samples: int = 1000,
         num_warmup: int = 500,
         num_chains: int = 1,
@@ -554,6 +585,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.num_particles = num_particles
+        self.batch_size = batch_size
         self.num_samples = num_samples
         self.num_warmup = num_warmup
         self.num_chains = num_chains

@@ -94,21 +94,21 @@ def direct_sampler(model, guide):
     return sample
 
 
-def _direct_loss(sampler, model, data, num_particles):
+def _direct_loss(sampler, model, next_data, num_particles):
     sites = model.prior_sites()
 
     def loss():
         values, log_q = sampler(num_particles)
-        return -(model.log_joint(values, *data, sites=sites) - log_q).mean()
+        return -(model.log_joint(values, *next_data(), sites=sites) - log_q).mean()
 
     return loss
 
 
-def _pyro_loss(model, guide, data, num_particles):
+def _pyro_loss(model, guide, next_data, num_particles):
     elbo = Trace_ELBO(num_particles=num_particles)
 
     def loss():
-        return elbo.differentiable_loss(model, guide, *data)
+        return elbo.differentiable_loss(model, guide, *next_data())
 
     return loss
 
@@ -131,6 +131,7 @@ def run_svi(
     tol: float = 1e-4,
     n_iter_no_change: int = 5,
     num_particles: int = 1,
+    batch_sampler: Callable[[], tuple] | None = None,
     verbose: bool = False,
 ) -> SVIResult:
     """Fit ``guide`` (and any parameters of ``model``) by maximising the ELBO.
@@ -156,6 +157,10 @@ def run_svi(
         Windows without progress before the learning rate is cut.
     num_particles : int
         Monte Carlo samples per ELBO estimate.
+    batch_sampler : callable, optional
+        Returns a fresh minibatch (a tuple like ``data``) at every step; the
+        model must scale its likelihood to the full data. ``data`` is then
+        only used to build the guide.
     verbose : bool
         Show a progress bar with the running loss.
 
@@ -164,12 +169,13 @@ def run_svi(
     SVIResult
     """
     guide(*data)  # builds an autoguide's prototype and parameters
+    next_data = batch_sampler if batch_sampler is not None else lambda: data
     sampler = direct_sampler(model, guide)
     if sampler is None:
-        loss_fn = _pyro_loss(model, guide, data, num_particles)
+        loss_fn = _pyro_loss(model, guide, next_data, num_particles)
     else:
-        loss_fn = _direct_loss(sampler, model, data, num_particles)
-    params = _collect_params(_pyro_loss(model, guide, data, 1))
+        loss_fn = _direct_loss(sampler, model, next_data, num_particles)
+    params = _collect_params(_pyro_loss(model, guide, lambda: data, 1))
     if isinstance(model, torch.nn.Module):
         seen = {id(p) for p in params}
         params += [p for p in model.parameters() if id(p) not in seen]
