@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -153,8 +154,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         dtype = self._torch_dtype(X)
         # For minibatches no centred copy of X is made: each batch is centred
         # on the fly, which keeps peak memory near the size of X.
-        X_t = torch.as_tensor(X, dtype=dtype, device=device)
-        y_t = torch.as_tensor(y, dtype=dtype, device=device)
+        X_t, y_t = _as_tensors(X, y, dtype=dtype, device=device)
         x_mean_t = X_t.mean(0) if self.fit_intercept else X_t.new_zeros(d)
         y_mean_t = y_t.mean() if self.fit_intercept else y_t.new_zeros(())
         coef0, noise0 = _ridge_start(X_t, y_t, x_mean_t, y_mean_t)
@@ -391,6 +391,19 @@ def _flatten_chains(latent: dict, model) -> dict:
         lead = value.dim() - site_dims
         out[name] = value.reshape(-1, *value.shape[lead:]) if lead > 1 else value
     return out
+
+
+def _as_tensors(*arrays, dtype, device) -> list[torch.Tensor]:
+    """Share the arrays' memory with torch, without copying read-only ones.
+
+    skbayes never writes to these tensors, so torch's warning about
+    non-writable arrays (read-only memmaps, say) does not apply.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
+        return [torch.as_tensor(a, dtype=dtype, device=device) for a in arrays]
 
 
 def _ridge_start(X, y, x_mean, y_mean) -> tuple[torch.Tensor, float]:
