@@ -14,24 +14,22 @@ QUANTILES = (0.025, 0.5, 0.975)
 class PosteriorSummary:
     """A table with one row per scalar parameter.
 
-        Attributes
-        ----------
-        columns : list of str
-            Column names: ``mean``, ``sd``, the quantiles, and for MCMC ``n_eff``
-            and ``r_hat``.
-        rows : dict of str to ndarray
-            Row label (``"coef[3]"``) to the row's values.
-        divergences : int or None
-            Divergent NUTS transitions, when the posterior came from NUTS.
+    Attributes
+    ----------
+    columns : list of str
+        Column names: ``mean``, ``sd``, the quantiles, and for MCMC ``n_eff``
+        and ``r_hat``.
+    rows : dict of str to ndarray
+        Row label (``"coef[3]"``) to the row's values.
+    divergences : int or None
+        Divergent NUTS transitions, when the posterior came from NUTS.
 
-        Examples
-        --------
-        >>> import numpy as np
-    import torch
-    from pyro.ops.stats import effective_sample_size, split_gelman_rubin
-        >>> table = summarize({"p": np.array([0.2, 0.4, 0.6])})
-        >>> round(table["p"]["mean"], 2)
-        0.4
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = summarize({"p": np.array([0.2, 0.4, 0.6])})
+    >>> round(table["p"]["mean"], 2)
+    0.4
     """
 
     def __init__(self, columns, rows, divergences=None):

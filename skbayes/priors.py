@@ -8,10 +8,11 @@ is built.
 Coefficient priors describe themselves to the model backbone through two
 methods:
 
-``latent_sites(n_features, ...)``
-    The independent latent variables the prior needs, each with a fixed
-    distribution. Hierarchical priors are written non-centred, so that no
-    site's distribution depends on another site.
+``latent_sites(n_features, ..., values=None)``
+    The latent variables the prior needs, in sampling order. Most priors have
+    independent sites with fixed distributions; a prior whose site depends on
+    others (the centred horseshoe) sets ``has_dependent_sites`` and builds
+    that site's distribution from ``values``.
 ``transform(values, noise_scale, n_samples)``
     Maps those latent values (and the noise scale, which some priors are
     scaled by) to the coefficient vector ``"coef"`` and any derived quantity
@@ -88,10 +89,25 @@ class Beta(_Prior):
 class CoefPrior(_Prior):
     """Base class for priors on regression coefficients."""
 
+    #: Whether some site's distribution depends on other sites' values, so
+    #: that ``latent_sites`` must be rebuilt from the values to score them.
+    has_dependent_sites = False
+
     def latent_sites(
-        self, n_features: int, *, like: torch.Tensor
+        self,
+        n_features: int,
+        *,
+        like: torch.Tensor,
+        values: dict | None = None,
+        noise_scale: torch.Tensor | None = None,
+        n_samples: int | None = None,
     ) -> dict[str, dist.Distribution]:
-        """Independent latent sites, each with event shape covering one draw."""
+        """Latent sites in sampling order, event shape covering one draw.
+
+        ``values`` (the draws so far), ``noise_scale`` and ``n_samples`` are
+        needed only by priors with dependent sites; without them such priors
+        return stand-ins with the right support and shape.
+        """
         raise NotImplementedError
 
     def transform(
@@ -128,7 +144,7 @@ class Normal(CoefPrior):
     def __init__(self, scale: float = 10.0):
         self.scale = scale
 
-    def latent_sites(self, n_features, *, like):
+    def latent_sites(self, n_features, *, like, **context):
         zero = torch.zeros(n_features, dtype=like.dtype, device=like.device)
         return {"coef": dist.Normal(zero, _const(self.scale, like)).to_event(1)}
 
@@ -153,7 +169,7 @@ class Laplace(CoefPrior):
     def __init__(self, scale: float = 1.0):
         self.scale = scale
 
-    def latent_sites(self, n_features, *, like):
+    def latent_sites(self, n_features, *, like, **context):
         zero = torch.zeros(n_features, dtype=like.dtype, device=like.device)
         return {"coef": dist.Laplace(zero, _const(self.scale, like)).to_event(1)}
 
@@ -181,7 +197,7 @@ class StudentT(CoefPrior):
         self.df = df
         self.scale = scale
 
-    def latent_sites(self, n_features, *, like):
+    def latent_sites(self, n_features, *, like, **context):
         zero = torch.zeros(n_features, dtype=like.dtype, device=like.device)
         return {
             "coef": dist.StudentT(
@@ -190,14 +206,74 @@ class StudentT(CoefPrior):
         }
 
 
-def _horseshoe_init(coef: torch.Tensor, tau: float) -> dict:
-    # Choose lambda so that tau * lambda * z reproduces coef with z = +-1.
-    magnitude = coef.abs().clamp_min(1e-3 * tau)
-    sign = torch.where(coef < 0, -torch.ones_like(coef), torch.ones_like(coef))
-    return {"lambda": magnitude / tau, "z": sign}
+class _HorseshoeFamily(CoefPrior):
+    """Shared machinery of the horseshoe priors: both parameterisations.
+
+    Non-centred (``centered=False``): ``coef = scale * z`` with
+    ``z ~ Normal(0, 1)``, where ``scale = tau * lambda`` (or the regularised
+    ``tau * lambda_tilde``). All sites are independent a priori. In the centred
+    form the scale of ``coef`` depends on ``tau`` and ``lambda``: a funnel in
+    which NUTS diverges wherever the data say little about a coefficient. Hence
+    non-centred is the default, and what NUTS uses.
+
+    Centred (``centered=True``): ``coef ~ Normal(0, scale**2)`` is a site of its
+    own. Where the data pin a coefficient down, the non-centred posterior lies
+    on the thin curve ``scale * z = coef``, which a Gaussian guide in the
+    unconstrained space can only cover by being very narrow; the ELBO then
+    prefers to blow up the noise and shrink everything. Measured on the
+    tutorial's problem (d = n = 100, noise 0.5): non-centred SVI ends with
+    coefficient RMSE 3.3 and noise 26, centred SVI with RMSE 0.1. The
+    regressors therefore fit SVI centred and NUTS non-centred when
+    ``centered=None``.
+    """
+
+    #: Whether some site's distribution depends on other sites' values.
+    @property
+    def has_dependent_sites(self) -> bool:
+        return bool(self.centered)
+
+    def _scale_sites(self, n_features: int, like) -> dict:
+        raise NotImplementedError
+
+    def _scale(self, values, noise_scale, n_samples) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError
+
+    #: Whether the coefficients' scale depends on the noise scale.
+    _scaled_by_noise = False
+
+    def latent_sites(
+        self, n_features, *, like, values=None, noise_scale=None, n_samples=None
+    ):
+        sites = self._scale_sites(n_features, like)
+        one = torch.ones(n_features, dtype=like.dtype, device=like.device)
+        if not self.centered:
+            sites["z"] = dist.Normal(torch.zeros_like(one), one).to_event(1)
+            return sites
+        known = values is not None and all(name in values for name in sites)
+        if known and (noise_scale is not None or not self._scaled_by_noise):
+            scale, _ = self._scale(values, noise_scale, n_samples)
+        else:
+            scale = one  # stand-in with the right support and shape
+        sites["coef"] = dist.Normal(torch.zeros_like(scale), scale).to_event(1)
+        return sites
+
+    def transform(self, values, noise_scale, n_samples):
+        scale, derived = self._scale(values, noise_scale, n_samples)
+        coef = values["coef"] if self.centered else scale * values["z"]
+        return {"coef": coef, **derived}
+
+    def _init_scales(self, coef, tau) -> dict:
+        # Local scales that reproduce coef: |coef| = tau * lambda (z = +-1).
+        magnitude = coef.abs().clamp_min(1e-3 * tau)
+        values = {"lambda": magnitude / tau}
+        if self.centered:
+            values["coef"] = coef
+        else:
+            values["z"] = torch.where(coef < 0, -1.0, 1.0).to(coef)
+        return values
 
 
-class Horseshoe(CoefPrior):
+class Horseshoe(_HorseshoeFamily):
     """The horseshoe prior of Carvalho, Polson and Scott (2010).
 
     ``tau ~ HalfCauchy(global_scale)``, ``lambda_j ~ HalfCauchy(1)`` and
@@ -208,45 +284,53 @@ class Horseshoe(CoefPrior):
     ----------
     global_scale : float, default=1.0
         Scale of the half-Cauchy prior on the global shrinkage ``tau``.
+    centered : bool or None, default=None
+        Parameterisation. ``False`` (non-centred, ``coef = tau * lambda * z``)
+        or ``True`` (``coef`` sampled given ``tau * lambda``); ``None`` lets
+        the estimator choose: centred for SVI, non-centred for NUTS.
 
     Notes
     -----
-    The model is written non-centred: ``coef = tau * lambda * z`` with
-    ``z ~ Normal(0, 1)``. In the centred form the scale of ``coef`` depends on
-    ``tau * lambda``, a funnel in which NUTS diverges and a Gaussian guide in
-    the unconstrained space cannot follow the posterior. Non-centred, the three
-    sites are independent a priori and the funnel is gone.
+    Why both parameterisations exist, and which inference uses which, is
+    explained in :class:`_HorseshoeFamily`: in short, the non-centred form
+    removes the funnel that makes NUTS diverge, and the centred form lets a
+    Gaussian guide fit coefficients that the data determine well.
 
     Examples
     --------
+    >>> import torch
     >>> from skbayes.priors import Horseshoe
-    >>> sorted(Horseshoe().latent_sites(3, like=__import__("torch").zeros(1)))
+    >>> sorted(Horseshoe().latent_sites(3, like=torch.zeros(1)))
     ['lambda', 'tau', 'z']
+    >>> sorted(Horseshoe(centered=True).latent_sites(3, like=torch.zeros(1)))
+    ['coef', 'lambda', 'tau']
     """
 
-    _parameter_constraints = {"global_scale": [_positive]}
+    _parameter_constraints = {
+        "global_scale": [_positive],
+        "centered": ["boolean", None],
+    }
 
-    def __init__(self, global_scale: float = 1.0):
+    def __init__(self, global_scale: float = 1.0, centered: bool | None = None):
         self.global_scale = global_scale
+        self.centered = centered
 
-    def latent_sites(self, n_features, *, like):
+    def _scale_sites(self, n_features, like):
         one = torch.ones(n_features, dtype=like.dtype, device=like.device)
         return {
             "tau": dist.HalfCauchy(_const(self.global_scale, like)),
             "lambda": dist.HalfCauchy(one).to_event(1),
-            "z": dist.Normal(torch.zeros_like(one), one).to_event(1),
         }
 
-    def transform(self, values, noise_scale, n_samples):
-        tau = values["tau"].unsqueeze(-1)
-        return {"coef": tau * values["lambda"] * values["z"]}
+    def _scale(self, values, noise_scale, n_samples):
+        return values["tau"].unsqueeze(-1) * values["lambda"], {}
 
     def init_values(self, coef, noise_scale, n_samples):
         tau = float(self.global_scale) * 0.1
-        return {"tau": _const(tau, coef), **_horseshoe_init(coef, tau)}
+        return {"tau": _const(tau, coef), **self._init_scales(coef, tau)}
 
 
-class RegularizedHorseshoe(CoefPrior):
+class RegularizedHorseshoe(_HorseshoeFamily):
     """The regularised ("Finnish") horseshoe of Piironen and Vehtari (2017).
 
     A horseshoe whose largest coefficients are softly bounded by a slab of
@@ -267,12 +351,14 @@ class RegularizedHorseshoe(CoefPrior):
         Scale of the slab that bounds large coefficients.
     slab_df : float, default=4.0
         Degrees of freedom of the slab.
+    centered : bool or None, default=None
+        Parameterisation, as for :class:`Horseshoe`.
 
     Notes
     -----
-    Non-centred for the reason given in :class:`Horseshoe`; ``tau`` is sampled
-    as ``tau0 * tau_unit`` with ``tau_unit ~ HalfCauchy(1)`` because ``tau0``
-    may depend on the noise scale.
+    ``tau`` is sampled as ``tau0 * tau_unit`` with ``tau_unit ~
+    HalfCauchy(1)``, because ``tau0`` may depend on the noise scale; ``tau``
+    is reported among the posterior draws.
 
     Examples
     --------
@@ -286,6 +372,7 @@ class RegularizedHorseshoe(CoefPrior):
         "expected_nonzero": [_positive, None],
         "slab_scale": [_positive],
         "slab_df": [_positive],
+        "centered": ["boolean", None],
     }
 
     def __init__(
@@ -294,11 +381,17 @@ class RegularizedHorseshoe(CoefPrior):
         expected_nonzero: float | None = None,
         slab_scale: float = 2.0,
         slab_df: float = 4.0,
+        centered: bool | None = None,
     ):
         self.global_scale = global_scale
         self.expected_nonzero = expected_nonzero
         self.slab_scale = slab_scale
         self.slab_df = slab_df
+        self.centered = centered
+
+    @property
+    def _scaled_by_noise(self) -> bool:
+        return self.expected_nonzero is not None
 
     def validate(self):
         super().validate()
@@ -320,7 +413,7 @@ class RegularizedHorseshoe(CoefPrior):
             )
         return p0 / (n_features - p0) * noise_scale / math.sqrt(n_samples)
 
-    def latent_sites(self, n_features, *, like):
+    def _scale_sites(self, n_features, like):
         one = torch.ones(n_features, dtype=like.dtype, device=like.device)
         half_df = _const(self.slab_df / 2.0, like)
         return {
@@ -329,19 +422,16 @@ class RegularizedHorseshoe(CoefPrior):
             "slab_var": dist.InverseGamma(
                 half_df, half_df * _const(self.slab_scale, like) ** 2
             ),
-            "z": dist.Normal(torch.zeros_like(one), one).to_event(1),
         }
 
-    def transform(self, values, noise_scale, n_samples):
+    def _scale(self, values, noise_scale, n_samples):
         n_features = values["lambda"].shape[-1]
-        tau0 = self._tau0(noise_scale, n_features, n_samples)
-        tau = tau0 * values["tau_unit"]
+        tau = self._tau0(noise_scale, n_features, n_samples) * values["tau_unit"]
         lam_sq = values["lambda"] ** 2
         slab_var = values["slab_var"].unsqueeze(-1)
         tau_sq = (tau**2).unsqueeze(-1)
         lam_tilde = torch.sqrt(slab_var * lam_sq / (slab_var + tau_sq * lam_sq))
-        coef = tau.unsqueeze(-1) * lam_tilde * values["z"]
-        return {"coef": coef, "tau": tau}
+        return tau.unsqueeze(-1) * lam_tilde, {"tau": tau}
 
     def init_values(self, coef, noise_scale, n_samples):
         tau0 = float(self._tau0(noise_scale, coef.shape[-1], n_samples))
@@ -349,7 +439,7 @@ class RegularizedHorseshoe(CoefPrior):
         return {
             "tau_unit": _const(tau / tau0, coef),
             "slab_var": _const(float(self.slab_scale) ** 2, coef),
-            **_horseshoe_init(coef, tau),
+            **self._init_scales(coef, tau),
         }
 
 

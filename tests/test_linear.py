@@ -131,8 +131,10 @@ ALL_PRIORS = [
     Laplace(0.5),
     StudentT(3.0, 1.0),
     Horseshoe(1.0),
+    Horseshoe(0.5, centered=True),
     RegularizedHorseshoe(expected_nonzero=2),
-    RegularizedHorseshoe(global_scale=0.3),
+    RegularizedHorseshoe(expected_nonzero=2, centered=True),
+    RegularizedHorseshoe(global_scale=0.3, centered=True),
 ]
 
 
@@ -145,7 +147,12 @@ def test_direct_log_joint_equals_pyro_trace(prior, noise):
     model = LinearRegressionModel(prior.validate(), 5, 12, noise=noise)
     with pyro.get_param_store().scope(), torch.random.fork_rng():
         torch.manual_seed(0)
-        values = {k: site.sample() for k, site in model.prior_sites().items()}
+        values = poutine.trace(model).get_trace(X, y)
+        values = {
+            name: site["value"]
+            for name, site in values.nodes.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
         trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
         expected = trace.log_prob_sum()
         actual = model.log_joint(values, X, y)
@@ -354,3 +361,24 @@ def test_minibatch_matches_full_batch_on_a_subsample():
     assert np.all(sd < 0.05)
     with pytest.raises(ValueError, match="batch_size"):
         BayesianLinearRegression(inference="nuts", batch_size=10).fit(X[:100], y[:100])
+
+
+def test_horseshoe_beats_gaussian_and_lasso_on_the_tutorial_problem():
+    from sklearn.linear_model import LassoCV
+
+    from skbayes.datasets import make_sparse_regression
+
+    X, y, coef = make_sparse_regression(100, 100, random_state=0)
+    horseshoe = HorseshoeRegression(random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gaussian = BayesianLinearRegression(random_state=0).fit(X, y)
+        lasso = LassoCV().fit(X, y)
+
+    def rmse(estimate):
+        return np.sqrt(np.mean((estimate - coef) ** 2))
+
+    assert rmse(horseshoe.coef_) < 0.6 * rmse(gaussian.coef_)
+    assert rmse(horseshoe.coef_) < rmse(lasso.coef_)
+    lo, hi = np.quantile(horseshoe.posterior_samples_["coef"], [0.025, 0.975], axis=0)
+    assert np.mean((lo <= coef) & (coef <= hi)) >= 0.9

@@ -27,9 +27,17 @@ class BayesianModule(PyroModule):
         super().__init__()
         self.register_buffer("anchor", torch.zeros((), dtype=dtype, device=device))
 
+    #: Whether a site's distribution depends on other sites' values.
+    has_dependent_sites = False
+
     # -- to be provided by subclasses -------------------------------------
-    def prior_sites(self) -> dict[str, dist.Distribution]:
-        """Independent latent sites, each distribution fixed (non-centred)."""
+    def prior_sites(self, values: dict | None = None) -> dict[str, dist.Distribution]:
+        """Latent sites in sampling order.
+
+        With ``has_dependent_sites``, the distributions of dependent sites are
+        built from ``values`` (the draws so far); without values they are
+        stand-ins with the right support and shape.
+        """
         raise NotImplementedError
 
     def observe(self, values: dict, *data) -> None:
@@ -46,14 +54,16 @@ class BayesianModule(PyroModule):
 
     # -- shared machinery --------------------------------------------------
     def forward(self, *data):
-        values = {
-            name: pyro.sample(name, site) for name, site in self.prior_sites().items()
-        }
+        values = {}
+        for name in self.prior_sites():
+            # Rebuilt per site, so that a dependent site sees its parents.
+            values[name] = pyro.sample(name, self.prior_sites(values)[name])
         self.observe(values, *data)
         return values
 
     def log_prior(self, values: dict, sites: dict | None = None) -> torch.Tensor:
-        sites = self.prior_sites() if sites is None else sites
+        if sites is None or self.has_dependent_sites:
+            sites = self.prior_sites(values)
         return sum(site.log_prob(values[name]) for name, site in sites.items())
 
     def log_joint(self, values: dict, *data, sites: dict | None = None) -> torch.Tensor:

@@ -26,7 +26,7 @@ class BetaBernoulliModel(BayesianModule):
         self.beta = float(beta)
         self.n_columns = int(n_columns)
 
-    def prior_sites(self):
+    def prior_sites(self, values=None):
         ones = self.anchor.new_ones(self.n_columns)
         return {"p": dist.Beta(self.alpha * ones, self.beta * ones).to_event(1)}
 

@@ -78,12 +78,32 @@ class LinearRegressionModel(BayesianModule):
                 constraint=constraints.positive,
             )
 
-    def prior_sites(self):
-        sites = self.prior.latent_sites(self.n_features, like=self.anchor)
+    def prior_sites(self, values: dict | None = None):
+        # The noise site comes first: a centred prior scaled by the noise
+        # (the regularised horseshoe with expected_nonzero) needs it.
+        sites = {}
         if self.noise == "inverse_gamma":
             shape, rate = (self.anchor.new_tensor(v) for v in self.noise_prior)
             sites["noise_var"] = dist.InverseGamma(shape, rate)
+        noise_scale = None
+        if values is not None and (
+            self.noise != "inverse_gamma" or "noise_var" in values
+        ):
+            noise_scale = self.noise_scale_of(values)
+        sites.update(
+            self.prior.latent_sites(
+                self.n_features,
+                like=self.anchor,
+                values=values,
+                noise_scale=noise_scale,
+                n_samples=self.n_samples,
+            )
+        )
         return sites
+
+    @property
+    def has_dependent_sites(self) -> bool:
+        return self.prior.has_dependent_sites
 
     def noise_scale_of(self, values: dict) -> torch.Tensor:
         if self.noise == "inverse_gamma":

@@ -1,0 +1,421 @@
+"""Speed benchmarks for skbayes (issue: fast, self-stopping SVI and NUTS).
+
+Each section times skbayes against its peer in the same run:
+
+``step``
+    Cost of one SVI step on the tutorial's horseshoe problem (d=100, n=100,
+    rank-1 low-rank guide, point noise scale): skbayes' engine, a hand-written
+    torch ELBO for the same model and guide, Pyro's ``Trace_ELBO`` loop as in
+    the tutorial, and NumPyro's ``svi.run`` when installed.
+``quality``
+    Time to quality: the default ``HorseshoeRegression().fit`` over 5 data
+    seeds (coefficient RMSE, 95% coverage, wall time) against NumPyro's
+    50,000-step recipe and the tutorial's Pyro loop (extrapolated from the
+    measured per-step cost).
+``nuts``
+    Minimum effective sample size per second over the coefficients, for the
+    Gaussian model and the horseshoe, skbayes against NumPyro.
+``bign``
+    Minibatch SVI at n = 1,000,000, d = 100: wall time, peak memory against the
+    size of X, and agreement with a full-batch fit on a subsample.
+
+Run ``python benchmarks/speed.py [--sections step quality nuts bign] [--quick]``;
+results go to ``benchmarks/results/speed.json``. NumPyro and JAX are optional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skbayes import BayesianLinearRegression, HorseshoeRegression
+from skbayes.datasets import make_sparse_regression
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _coverage(draws: np.ndarray, truth: np.ndarray, level: float = 0.95) -> float:
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return float(np.mean((lo <= truth) & (truth <= hi)))
+
+
+def _rmse(a, b) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+# -- per-step cost ------------------------------------------------------------
+def _handwritten_horseshoe_step(X, y, steps: int, lr: float = 0.01) -> float:
+    """Seconds per step of a hand-written ELBO: same model, same guide.
+
+    Guide: N(loc, diag(d) + w w^T) over u = (log tau, log lambda, z); model:
+    tau, lambda ~ HalfCauchy(1), z ~ N(0, 1), coef = tau lambda z, and
+    y ~ N(X coef, sigma^2) with sigma = exp(s) a point estimate.
+    """
+    n, d = X.shape
+    dim = 1 + 2 * d
+    loc = torch.zeros(dim, dtype=X.dtype, requires_grad=True)
+    factor = torch.zeros(dim, 1, dtype=X.dtype, requires_grad=True)
+    log_diag = torch.full((dim,), np.log(0.1), dtype=X.dtype, requires_grad=True)
+    log_sigma = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    optimizer = torch.optim.Adam([loc, factor, log_diag, log_sigma], lr=lr)
+    log_2_over_pi = float(np.log(2 / np.pi))
+
+    def half_cauchy(log_x):  # log density in the log space (Jacobian included)
+        return log_2_over_pi - torch.log1p(torch.exp(2 * log_x)) + log_x
+
+    start = time.perf_counter()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        q = torch.distributions.LowRankMultivariateNormal(
+            loc, factor, torch.exp(log_diag)
+        )
+        u = q.rsample()
+        log_tau, log_lam, z = u[0], u[1 : d + 1], u[d + 1 :]
+        coef = torch.exp(log_tau + log_lam) * z
+        sigma = torch.exp(log_sigma)
+        resid = y - X @ coef
+        log_lik = -n * torch.log(sigma) - 0.5 * resid @ resid / sigma**2
+        log_prior = half_cauchy(log_tau) + half_cauchy(log_lam).sum() - 0.5 * z @ z
+        loss = -(log_lik + log_prior) + q.log_prob(u)
+        loss.backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / steps
+
+
+def _skbayes_step(X, y, steps: int) -> float:
+    est = HorseshoeRegression(num_steps=steps, tol=0, random_state=0, num_samples=10)
+    start = time.perf_counter()
+    est.fit(X, y)
+    return (time.perf_counter() - start) / steps
+
+
+def _pyro_tutorial_step(X, y, steps: int) -> float:
+    """The tutorial's loop (without its clear_param_store bug): Trace_ELBO."""
+    import pyro
+    import pyro.distributions as dist
+    from pyro.infer.autoguide import AutoLowRankMultivariateNormal
+
+    d = X.shape[1]
+
+    def model():
+        tau = pyro.sample("tau", dist.HalfCauchy(torch.tensor(1.0)))
+        lam = pyro.sample("lambda", dist.HalfCauchy(torch.ones(d)).to_event(1))
+        beta = pyro.sample("beta", dist.Normal(0.0, tau * lam).to_event(1))
+        sigma = pyro.param(
+            "sigma", torch.tensor(1.0), constraint=dist.constraints.positive
+        )
+        with pyro.plate("data", X.shape[0]):
+            pyro.sample("y", dist.Normal(X @ beta, sigma), obs=y)
+
+    with pyro.get_param_store().scope(), torch.random.fork_rng():
+        torch.manual_seed(0)
+        guide = AutoLowRankMultivariateNormal(model, rank=1)
+        svi = pyro.infer.SVI(
+            model, guide, pyro.optim.Adam({"lr": 1e-3}), pyro.infer.Trace_ELBO()
+        )
+        svi.step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            svi.step()
+        return (time.perf_counter() - start) / steps
+
+
+def _numpyro_horseshoe(X, y, steps: int, lr: float, seed: int = 0):
+    """NumPyro SVI on the same model and guide; returns (seconds, coef draws)."""
+    import jax
+    import numpyro
+    import numpyro.distributions as ndist
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.infer.autoguide import AutoLowRankMultivariateNormal
+
+    d = X.shape[1]
+    Xj, yj = np.asarray(X), np.asarray(y)
+
+    def model(X, y):
+        tau = numpyro.sample("tau", ndist.HalfCauchy(1.0))
+        lam = numpyro.sample("lambda", ndist.HalfCauchy(np.ones(d)).to_event(1))
+        z = numpyro.sample("z", ndist.Normal(np.zeros(d), 1.0).to_event(1))
+        sigma = numpyro.param("sigma", 1.0, constraint=ndist.constraints.positive)
+        numpyro.sample("y", ndist.Normal(X @ (tau * lam * z), sigma), obs=y)
+
+    guide = AutoLowRankMultivariateNormal(model, rank=1)
+    svi = SVI(model, guide, numpyro.optim.Adam(lr), Trace_ELBO())
+    start = time.perf_counter()
+    result = svi.run(jax.random.PRNGKey(seed), steps, Xj, yj, progress_bar=False)
+    jax.block_until_ready(result.params)
+    seconds = time.perf_counter() - start
+    draws = guide.sample_posterior(
+        jax.random.PRNGKey(1), result.params, sample_shape=(1000,)
+    )
+    coef = (
+        np.asarray(draws["tau"])[:, None]
+        * np.asarray(draws["lambda"])
+        * np.asarray(draws["z"])
+    )
+    return seconds, coef
+
+
+def section_step(quick: bool) -> dict:
+    X, y, _ = make_sparse_regression(100, 100, random_state=0)
+    Xt = torch.as_tensor(X - X.mean(0))
+    yt = torch.as_tensor(y - y.mean())
+    steps = 200 if quick else 2000
+    with _one_thread():
+        timings = {
+            "skbayes_ms": [_skbayes_step(X, y, steps) * 1e3 for _ in range(3)],
+            "handwritten_torch_ms": [
+                _handwritten_horseshoe_step(Xt, yt, steps) * 1e3 for _ in range(3)
+            ],
+            "pyro_trace_elbo_ms": [
+                _pyro_tutorial_step(Xt.float(), yt.float(), steps // 4) * 1e3
+                for _ in range(3)
+            ],
+        }
+    if _has_numpyro():
+        numpyro_ms = []
+        for _ in range(3):
+            seconds, _ = _numpyro_horseshoe(X, y, steps * 10, 1e-2)
+            numpyro_ms.append(seconds / (steps * 10) * 1e3)
+        timings["numpyro_ms_incl_compile"] = numpyro_ms
+    out = {k: float(np.median(v)) for k, v in timings.items()}
+    out["ratio_skbayes_to_handwritten"] = (
+        out["skbayes_ms"] / out["handwritten_torch_ms"]
+    )
+    out["steps"] = steps
+    return out
+
+
+# -- time to quality ------------------------------------------------------------
+def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
+    seeds = [0] if quick else [0, 1, 2, 3, 4]
+    rows = []
+    for seed in seeds:
+        X, y, coef = make_sparse_regression(100, 100, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            est = HorseshoeRegression(random_state=seed).fit(X, y)
+            seconds = time.perf_counter() - start
+        row = {
+            "seed": seed,
+            "skbayes_s": seconds,
+            "skbayes_rmse": _rmse(est.coef_, coef),
+            "skbayes_coverage": _coverage(est.posterior_samples_["coef"], coef),
+            "skbayes_steps": est.n_iter_,
+        }
+        if _has_numpyro():
+            steps = 5_000 if quick else 50_000
+            seconds, draws = _numpyro_horseshoe(
+                X - X.mean(0), y - y.mean(), steps, 1e-2, seed
+            )
+            row.update(
+                numpyro_s=seconds,
+                numpyro_rmse=_rmse(draws.mean(0), coef),
+                numpyro_coverage=_coverage(draws, coef),
+            )
+        rows.append(row)
+    summary = {
+        key: float(np.median([r[key] for r in rows]))
+        for key in rows[0]
+        if key != "seed"
+    }
+    if "numpyro_s" in summary:
+        summary["ratio_skbayes_to_numpyro_time"] = (
+            summary["skbayes_s"] / summary["numpyro_s"]
+        )
+    if pyro_step_ms:
+        summary["tutorial_pyro_50k_steps_s_extrapolated"] = pyro_step_ms * 50
+        summary["speedup_vs_tutorial_pyro"] = pyro_step_ms * 50 / summary["skbayes_s"]
+    return {"per_seed": rows, "median": summary}
+
+
+# -- NUTS ---------------------------------------------------------------------
+def _min_ess_per_s(draws_by_chain: np.ndarray, seconds: float) -> float:
+    from pyro.ops.stats import effective_sample_size
+
+    ess = effective_sample_size(
+        torch.as_tensor(draws_by_chain), chain_dim=0, sample_dim=1
+    )
+    return float(ess.min()) / seconds
+
+
+def _numpyro_nuts(X, y, horseshoe: bool, num_samples: int, num_warmup: int):
+    import jax
+    import numpyro
+    import numpyro.distributions as ndist
+    from numpyro.infer import MCMC, NUTS
+
+    d = X.shape[1]
+
+    def model(X, y):
+        if horseshoe:
+            tau = numpyro.sample("tau", ndist.HalfCauchy(1.0))
+            lam = numpyro.sample("lambda", ndist.HalfCauchy(np.ones(d)).to_event(1))
+            z = numpyro.sample("z", ndist.Normal(np.zeros(d), 1.0).to_event(1))
+            coef = numpyro.deterministic("coef", tau * lam * z)
+        else:
+            coef = numpyro.sample("coef", ndist.Normal(np.zeros(d), 10.0).to_event(1))
+        noise_var = numpyro.sample("noise_var", ndist.InverseGamma(0.1, 0.1))
+        numpyro.sample("y", ndist.Normal(X @ coef, jax.numpy.sqrt(noise_var)), obs=y)
+
+    mcmc = MCMC(
+        NUTS(model), num_warmup=num_warmup, num_samples=num_samples, progress_bar=False
+    )
+    start = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(0), X, y, extra_fields=("diverging",))
+    jax.block_until_ready(mcmc.get_samples())
+    seconds = time.perf_counter() - start
+    coef = np.asarray(mcmc.get_samples()["coef"])[None]
+    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    return _min_ess_per_s(coef, seconds), divergences, seconds
+
+
+def section_nuts(quick: bool) -> dict:
+    out = {}
+    num_samples, num_warmup = (100, 100) if quick else (1000, 500)
+    d, n = (10, 50) if quick else (100, 100)
+    X, y, _ = make_sparse_regression(n, d, random_state=0)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for label, horseshoe in [("gaussian", False), ("horseshoe", True)]:
+        est = BayesianLinearRegression(
+            prior="horseshoe" if horseshoe else "normal",
+            inference="nuts",
+            num_samples=num_samples,
+            num_warmup=num_warmup,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            est.fit(X, y)
+            seconds = time.perf_counter() - start
+        coef = est.posterior_samples_["coef"][None]
+        row = {
+            "skbayes_min_ess_per_s": _min_ess_per_s(coef, seconds),
+            "skbayes_divergences": est.diagnostics_["divergences"],
+            "skbayes_s": seconds,
+        }
+        if _has_numpyro():
+            ess, div, secs = _numpyro_nuts(Xc, yc, horseshoe, num_samples, num_warmup)
+            row.update(
+                numpyro_min_ess_per_s=ess, numpyro_divergences=div, numpyro_s=secs
+            )
+            row["ratio_ess_per_s"] = row["skbayes_min_ess_per_s"] / ess
+        out[label] = row
+    return out
+
+
+# -- big n ----------------------------------------------------------------------
+_BIG_N_CHILD = r"""
+import json, resource, sys, time, warnings
+import numpy as np
+from skbayes import BayesianLinearRegression
+n, d, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((n, d))
+coef = rng.normal(size=d)
+y = X @ coef + 1.0 + rng.standard_normal(n)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+warnings.simplefilter("ignore")
+start = time.perf_counter()
+est = BayesianLinearRegression(random_state=0, batch_size=batch).fit(X, y)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+sub = BayesianLinearRegression(random_state=0).fit(X[:20000], y[:20000])
+print(json.dumps({
+    "n": n, "d": d, "batch_size": batch, "fit_s": seconds, "steps": est.n_iter_,
+    "x_bytes": X.nbytes, "peak_rss_bytes": peak, "rss_before_fit_bytes": before,
+    "peak_over_x": peak / X.nbytes,
+    "max_abs_coef_error": float(np.abs(est.coef_ - coef).max()),
+    "max_abs_diff_vs_subsample_fit": float(np.abs(est.coef_ - sub.coef_).max()),
+}))
+"""
+
+
+def section_bign(quick: bool) -> dict:
+    n = 50_000 if quick else 1_000_000
+    result = subprocess.run(
+        [sys.executable, "-c", _BIG_N_CHILD, str(n), "100", "2048"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- plumbing -------------------------------------------------------------------
+class _one_thread:
+    def __enter__(self):
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.threads)
+
+
+def _has_numpyro() -> bool:
+    try:
+        import numpyro  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sections", nargs="+", default=["step", "quality", "nuts", "bign"]
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny settings")
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    args = parser.parse_args(argv)
+    results = {"machine": machine(), "quick": args.quick}
+    if "step" in args.sections:
+        results["step"] = section_step(args.quick)
+        print("step", json.dumps(results["step"], indent=1), flush=True)
+    if "quality" in args.sections:
+        pyro_ms = results.get("step", {}).get("pyro_trace_elbo_ms")
+        results["quality"] = section_quality(args.quick, pyro_ms)
+        print("quality", json.dumps(results["quality"]["median"], indent=1), flush=True)
+    if "nuts" in args.sections:
+        results["nuts"] = section_nuts(args.quick)
+        print("nuts", json.dumps(results["nuts"], indent=1), flush=True)
+    if "bign" in args.sections:
+        results["bign"] = section_bign(args.quick)
+        print("bign", json.dumps(results["bign"], indent=1), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
