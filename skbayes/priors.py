@@ -221,8 +221,10 @@ class _HorseshoeFamily(CoefPrior):
     on the thin curve ``scale * z = coef``, which a Gaussian guide in the
     unconstrained space can only cover by being very narrow; the ELBO then
     prefers to blow up the noise and shrink everything. Measured on the
-    tutorial's problem (d = n = 100, noise 0.5): non-centred SVI ends with
-    coefficient RMSE 3.3 and noise 26, centred SVI with RMSE 0.1. The
+    tutorial's problem (d = n = 100, noise 0.5, data seeds 0-4): non-centred
+    SVI ends with coefficient RMSE 3.2-3.7 and noise 26-38 whatever the start,
+    learning rate or noise model; centred SVI with four particles reaches RMSE
+    0.065-0.079 and 95% coverage 0.97-1.0. The
     regressors therefore fit SVI centred and NUTS non-centred when
     ``centered=None``.
     """

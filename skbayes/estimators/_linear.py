@@ -52,7 +52,7 @@ _COMMON_DOC = """
         ``0`` disables early stopping.
     n_iter_no_change : int, default=5
         Windows of 50 steps without progress before the learning rate is cut.
-    num_particles : int, default=1
+    num_particles : int, default={num_particles}
         Monte Carlo samples per ELBO estimate.
     batch_size : int or None, default=None
         Rows per SVI step. ``None`` uses all rows; a smaller value runs
@@ -455,7 +455,9 @@ class BayesianLinearRegression(_BayesianLinearBase):
         :mod:`skbayes.priors` (whose parameters ``GridSearchCV`` can tune as
         ``prior__scale`` and so on).
 """
-        + _COMMON_DOC.format(guide="mvn", noise="inverse_gamma", learning_rate=0.05)
+        + _COMMON_DOC.format(
+            guide="mvn", noise="inverse_gamma", learning_rate=0.05, num_particles=1
+        )
         + """
     Examples
     --------
@@ -546,7 +548,9 @@ class HorseshoeRegression(_BayesianLinearBase):
     slab_df : float, default=4.0
         Regularised only: degrees of freedom of the slab.
 """
-        + _COMMON_DOC.format(guide="lowrank", noise="point", learning_rate=0.05)
+        + _COMMON_DOC.format(
+            guide="lowrank", noise="point", learning_rate=0.05, num_particles=4
+        )
         + """
     noise_scale_ : float
         The fitted noise scale, when ``noise="point"``.
@@ -590,7 +594,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         learning_rate: float = 0.05,
         tol: float = 1e-4,
         n_iter_no_change: int = 5,
-        num_particles: int = 1,
+        num_particles: int = 4,
         batch_size: int | None = None,
         num_samples: int = 1000,
         num_warmup: int = 500,
