@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow lint format bench clean
+.PHONY: demo test test-slow lint format bench docs docs-serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: $(VENV)/.installed-core
 	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed-core
+	$(BIN)/pip install --quiet -e ".[docs]"
 	touch $@
 
 demo: $(VENV)/.installed-core
@@ -39,5 +43,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The tutorial page's figures and tables are drawn by a script (about 30 s on
+# one CPU core), then the site is built; --strict fails on any broken link,
+# missing figure or docstring that does not parse.
+docs: $(VENV)/.installed-docs
+	OMP_NUM_THREADS=1 $(BIN)/python docs/scripts/make_figures.py
+	$(BIN)/mkdocs build --strict
+
+docs-serve: docs
+	$(BIN)/mkdocs serve
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache site docs/figures

@@ -15,15 +15,27 @@ the textbook conjugate forms (Makalic and Schmidt 2016 write
 scales' conditionals do not involve ``sigma``, and ``sigma**2``'s conditional
 does not involve the prior of ``coef``.
 
-Every conditional is sampled exactly, so the chain targets the same posterior
-as NUTS on the Pyro model, at a small cost per sweep:
+Every update leaves the exact posterior invariant (conditionals are drawn
+exactly; the two one-dimensional updates that are not conjugate use slice
+sampling and Metropolis), so the chain targets the same posterior as NUTS on
+the Pyro model, at a small cost per sweep:
 
 * Normal prior: one thin SVD of ``Xc`` up front, then O(d min(n, d)) per
-  sweep (the posterior precision of ``coef`` is diagonal in the right
-  singular vectors of ``Xc`` whatever ``sigma`` is).
+  sweep: the posterior precision of ``coef`` is diagonal in the right
+  singular vectors of ``Xc`` whatever ``sigma`` is, and the marginal density
+  of ``sigma**2`` (``coef`` integrated out) costs O(min(n, d)). So
+  ``sigma**2`` is drawn from that marginal by slice sampling and ``coef``
+  from its conditional: a collapsed sampler whose draws are nearly
+  independent even when ``d`` is close to ``n``, where the plain two-block
+  Gibbs sampler (``coef | sigma**2``, ``sigma**2 | coef``) mixes badly.
 * Horseshoe: O(d**3) per sweep with Rue (2001) when ``n >= d``, and
   O(n**2 d) with Bhattacharya, Chakraborty and Mallick (2016) when
-  ``d > n``.
+  ``d > n``. The auxiliary-variable conditionals are those of Makalic and
+  Schmidt (2016); by default the global scale ``tau`` and ``sigma**2`` also
+  get Metropolis updates with ``coef`` integrated out (after Johndrow,
+  Orenstein and Bhattacharya 2020). The plain conditional ``tau | coef``
+  mixes slowly when ``d`` is large, since ``coef`` pins ``tau`` down to a
+  relative width of about ``1/sqrt(d)``.
 
 All random numbers come from one :class:`torch.Generator`; the global torch
 and numpy generators are never read or advanced. Chains run together as a
@@ -37,6 +49,11 @@ estimator. IEEE Signal Processing Letters 23(1).
 Bhattacharya, A., Chakraborty, A. and Mallick, B. K. (2016). Fast sampling
 with Gaussian scale mixture priors in high-dimensional regression.
 Biometrika 103(4).
+Neal, R. M. (2003). Slice sampling. Annals of Statistics 31(3).
+Johndrow, J., Orenstein, P. and Bhattacharya, A. (2020). Scalable
+approximate MCMC algorithms for the horseshoe prior. JMLR 21(73).
+Delyon, B., Lavielle, M. and Moulines, E. (1999). Convergence of a stochastic
+approximation version of the EM algorithm. Annals of Statistics 27(1).
 """
 
 from __future__ import annotations
@@ -52,6 +69,7 @@ from ..priors import CoefPrior, Horseshoe, Normal
 __all__ = [
     "GIBBS_PRIORS",
     "GibbsResult",
+    "check_gibbs_prior",
     "run_gibbs",
     "sample_bhattacharya",
     "sample_rue",
@@ -71,6 +89,8 @@ _DTYPE = torch.float64
 # overflows when multiplied by X'X.
 _SCALE2_MIN = torch.finfo(_DTYPE).tiny ** 0.25  # about 1e-77
 _SCALE2_MAX = 1.0 / _SCALE2_MIN
+# Bounds on the Metropolis proposals for log tau and log sigma**2.
+_LOG_BOUND = (0.5 * math.log(_SCALE2_MAX), math.log(_SCALE2_MAX))
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,7 @@ def sample_rue(
     scale: torch.Tensor,
     noise_var: torch.Tensor,
     generator: torch.Generator,
+    chol: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Draw ``z ~ N(B^{-1} b, B^{-1})`` by a Cholesky factor of ``B`` (Rue 2001).
 
@@ -160,6 +181,8 @@ def sample_rue(
         Noise variance of each batch member.
     generator : torch.Generator
         Source of the standard normal draws.
+    chol : Tensor of shape (..., d, d), optional
+        The lower Cholesky factor of ``B``, when already at hand.
 
     Returns
     -------
@@ -167,9 +190,10 @@ def sample_rue(
         ``z``; the coefficients are ``scale * z``.
     """
     inv_var = noise_var.reciprocal()[..., None]
-    prec = scale[..., :, None] * gram * (scale * inv_var)[..., None, :]
-    prec = prec + torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    chol = _cholesky(prec)
+    if chol is None:
+        prec = scale[..., :, None] * gram * (scale * inv_var)[..., None, :]
+        eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+        chol = _cholesky(prec + eye)
     # With B = L L': z = L^{-T} (L^{-1} b + eps) has mean B^{-1} b and
     # covariance L^{-T} L^{-1} = B^{-1}: two triangular solves per draw.
     b = (scale * xty * inv_var).unsqueeze(-1)
@@ -184,6 +208,7 @@ def sample_bhattacharya(
     scale: torch.Tensor,
     noise_var: torch.Tensor,
     generator: torch.Generator,
+    chol: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The same draw as :func:`sample_rue` in O(n**2 d) (Bhattacharya et al. 2016).
 
@@ -196,6 +221,9 @@ def sample_bhattacharya(
         :func:`sample_rue`.
     noise_var : Tensor of shape (...)
     generator : torch.Generator
+    chol : Tensor of shape (..., n, n), optional
+        The lower Cholesky factor of ``I + X S**2 X' / noise_var``, when
+        already at hand.
 
     Returns
     -------
@@ -222,8 +250,10 @@ def sample_bhattacharya(
         (*batch, n), generator=generator, dtype=X.dtype, device=X.device
     )
     v = (phi @ u.unsqueeze(-1)).squeeze(-1) + delta
-    system = phi @ phi.mT + torch.eye(n, dtype=X.dtype, device=X.device)
-    w = torch.cholesky_solve((alpha - v).unsqueeze(-1), _cholesky(system))
+    if chol is None:
+        system = phi @ phi.mT + torch.eye(n, dtype=X.dtype, device=X.device)
+        chol = _cholesky(system)
+    w = torch.cholesky_solve((alpha - v).unsqueeze(-1), chol)
     return u + (phi.mT @ w).squeeze(-1)
 
 
@@ -254,6 +284,207 @@ def _sample_svd(
     return (mean + proj * (prec.rsqrt() - 1.0)) @ v.T + eps
 
 
+# -- horseshoe: tau with coef integrated out ------------------------------------
+
+
+class _CollapsedHorseshoe:
+    """``log p(tau, sigma**2 | lambda, y)`` with ``coef`` integrated out.
+
+    ``y ~ N(0, sigma**2 I + tau**2 X Lambda**2 X')`` (times ``sigma`` if the
+    intercept was integrated out), with ``tau``'s half-Cauchy prior and, when
+    ``sigma**2`` is sampled, its inverse-gamma prior; on the scale of
+    ``(log tau, log sigma**2)``, Jacobians included. It is evaluated through
+    the very matrix the coefficient samplers factorise, so that the factor of
+    the accepted state serves the coefficient draw that follows:
+    ``B = I + (tau**2 / sigma**2) Lambda X'X Lambda`` (``method="rue"``) or
+    ``M = I + (tau**2 / sigma**2) X Lambda**2 X'`` (``"bhattacharya"``). Both
+    give ``log |sigma**2 I + X S**2 X'| = n log sigma**2 + log |B|``; the
+    quadratic form is ``y'y / sigma**2 - |L^{-1} tau Lambda X'y / sigma**2|**2``
+    with ``B = L L'``, or ``|L^{-1} y / sigma|**2`` with ``M = L L'``
+    (Woodbury). One evaluation costs one Cholesky factorisation.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        data: tuple[torch.Tensor, torch.Tensor],
+        lam: torch.Tensor,
+        yty: torch.Tensor,
+        dof: int,
+        global_scale: float,
+        noise_prior: tuple[float, float] | None,
+    ):
+        self.method = method
+        if method == "rue":
+            gram, xty = data
+            self.base = lam[:, :, None] * gram * lam[:, None, :]
+            self.rhs = lam * xty
+        else:
+            X, y = data
+            scaled = X * lam[:, None, :]
+            self.base = scaled @ scaled.mT
+            self.rhs = y.expand(len(lam), -1)
+        self.eye = torch.eye(
+            self.base.shape[-1], dtype=self.base.dtype, device=self.base.device
+        )
+        self.yty, self.dof = yty, dof
+        self.global_scale, self.noise_prior = global_scale, noise_prior
+
+    def __call__(
+        self, log_tau: torch.Tensor, log_var: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The log density (C,) and the Cholesky factor (C, m, m)."""
+        tau2, var = torch.exp(2 * log_tau), log_var.exp()
+        chol = _cholesky(self.eye + (tau2 / var)[:, None, None] * self.base)
+        half_logdet = chol.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        if self.method == "rue":
+            rhs = (tau2.sqrt() / var)[:, None] * self.rhs
+            half = torch.linalg.solve_triangular(chol, rhs.unsqueeze(-1), upper=False)
+            quad = self.yty / var - half.square().sum((-2, -1))
+        else:
+            rhs = self.rhs * var.rsqrt()[:, None]
+            half = torch.linalg.solve_triangular(chol, rhs.unsqueeze(-1), upper=False)
+            quad = half.square().sum((-2, -1))
+        out = -0.5 * self.dof * log_var - half_logdet - 0.5 * quad
+        # HalfCauchy(A) density of tau, times the Jacobian tau of log tau.
+        out = out - torch.log1p(tau2 / self.global_scale**2)
+        if self.noise_prior is not None:
+            # InverseGamma(a, b) density of sigma**2, times sigma**2.
+            shape, rate = self.noise_prior
+            out = out - shape * log_var - rate / var
+        return out, chol
+
+
+def _metropolis(
+    target: _CollapsedHorseshoe,
+    state: tuple[torch.Tensor, torch.Tensor],
+    current: tuple[torch.Tensor, torch.Tensor],
+    which: int,
+    step: float,
+    bound: float,
+    generator: torch.Generator,
+) -> tuple[tuple, tuple, torch.Tensor]:
+    """One random-walk Metropolis move of ``state[which]``, per chain.
+
+    ``current`` is ``target(*state)``. Proposals are clamped to
+    ``[-bound, bound]``, a truncation far out in the tails. Returns the new
+    state, its ``target`` value and the acceptance probabilities.
+    """
+    value, chol = current
+    x = state[which]
+    like = {"dtype": x.dtype, "device": x.device, "generator": generator}
+    proposal = (x + step * torch.randn(x.shape, **like)).clamp(-bound, bound)
+    moved = list(state)
+    moved[which] = proposal
+    new_value, new_chol = target(*moved)
+    log_ratio = new_value - value
+    log_u = torch.rand(x.shape, **like).clamp_min(torch.finfo(x.dtype).tiny).log()
+    accept = log_u < log_ratio
+    moved[which] = torch.where(accept, proposal, x)
+    value = torch.where(accept, new_value, value)
+    chol = torch.where(accept[:, None, None], new_chol, chol)
+    return tuple(moved), (value, chol), log_ratio.clamp(max=0.0).exp()
+
+
+# -- Normal prior: sigma**2 with coef integrated out ------------------------------
+
+
+class _NormalMarginal:
+    """``log p(log sigma**2 | y)`` under a Normal prior, coef integrated out.
+
+    ``y ~ N(0, sigma**2 I + scale**2 X X')``; with the thin SVD ``X = U S V'``
+    (rank ``r``) its eigenvalues are ``sigma**2 + scale**2 s_i**2`` along
+    ``U``'s columns and ``sigma**2`` on the remaining ``n - r`` directions, so
+    one evaluation costs O(r). The flat-prior intercept adds ``log sigma``;
+    the ``InverseGamma(shape, rate)`` prior and the Jacobian of
+    ``sigma**2 = exp(u)`` are added when ``with_prior`` (for ML-II they are
+    left out).
+    """
+
+    def __init__(self, svals, uty, y, scale, fit_intercept, noise_prior):
+        n = len(y)
+        self.spread = (scale * svals) ** 2  # (r,)
+        self.uty2 = uty**2
+        self.rest = (y @ y - uty @ uty).clamp_min(0.0)
+        self.flat_dims = n - len(svals)
+        self.intercept = 0.5 if fit_intercept else 0.0
+        self.shape, self.rate = noise_prior
+
+    def __call__(self, u: torch.Tensor, with_prior: bool = True) -> torch.Tensor:
+        var = u.exp()
+        eig = var[..., None] + self.spread
+        quad = (self.uty2 / eig).sum(-1) + self.rest / var
+        logdet = eig.log().sum(-1) + self.flat_dims * u
+        out = -0.5 * (logdet + quad) + self.intercept * u
+        if with_prior:
+            # IG density in sigma**2, times d sigma**2 / du = sigma**2.
+            out = out - self.shape * u - self.rate / var
+        return out
+
+
+def _slice_step(
+    log_density, x0: torch.Tensor, width: float, generator: torch.Generator
+) -> torch.Tensor:
+    """One univariate slice-sampling update per batch element (Neal 2003).
+
+    Stepping out (unbounded, ``width`` at a time) and shrinkage towards the
+    current point; every batch element gets an exact draw from a kernel that
+    leaves ``exp(log_density)`` invariant. The loops run until all elements
+    are done; the caps are safety nets that a density with finite mass never
+    reaches (shrinkage converges on ``x0``, which is always accepted).
+    """
+
+    def uniform() -> torch.Tensor:
+        return torch.rand(
+            x0.shape, generator=generator, dtype=x0.dtype, device=x0.device
+        )
+
+    # Height of the slice: log(U f(x0)) = log f(x0) - Exp(1).
+    level = log_density(x0) + uniform().clamp_min(torch.finfo(x0.dtype).tiny).log()
+    lo = x0 - width * uniform()
+    hi = lo + width
+    for _ in range(200):
+        grow = log_density(lo) > level
+        if not bool(grow.any()):
+            break
+        lo = torch.where(grow, lo - width, lo)
+    for _ in range(200):
+        grow = log_density(hi) > level
+        if not bool(grow.any()):
+            break
+        hi = torch.where(grow, hi + width, hi)
+    x = x0.clone()
+    done = torch.zeros(x0.shape, dtype=torch.bool, device=x0.device)
+    for _ in range(200):
+        proposal = lo + (hi - lo) * uniform()
+        accept = ~done & (log_density(proposal) > level)
+        x = torch.where(accept, proposal, x)
+        done = done | accept
+        if bool(done.all()):
+            break
+        below = proposal < x0
+        lo = torch.where(~done & below, proposal, lo)
+        hi = torch.where(~done & ~below, proposal, hi)
+    return x
+
+
+def _ml2_noise_var(marginal: _NormalMarginal, var_y: float) -> float:
+    """Maximise the marginal likelihood of sigma**2 (empirical Bayes, ML-II)."""
+    from scipy.optimize import minimize_scalar
+
+    centre = math.log(var_y) if var_y > 0 else 0.0
+    grid = torch.linspace(centre - 35.0, centre + 5.0, 801, dtype=_DTYPE)
+    values = marginal(grid.to(marginal.spread.device), with_prior=False).cpu()
+    best = int(values.argmax())
+    lo, hi = float(grid[max(best - 1, 0)]), float(grid[min(best + 1, len(grid) - 1)])
+
+    def loss(u: float) -> float:
+        point = torch.tensor([u], dtype=_DTYPE, device=marginal.spread.device)
+        return -float(marginal(point, with_prior=False))
+
+    return math.exp(minimize_scalar(loss, bounds=(lo, hi), method="bounded").x)
+
+
 # -- the other conditionals ------------------------------------------------------
 
 
@@ -269,7 +500,18 @@ def _inverse_gamma(
     return rate / gamma.clamp_min(torch.finfo(rate.dtype).tiny)
 
 
-def _check_prior(prior: CoefPrior | str) -> CoefPrior:
+def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
+    """Return the validated prior, or raise ``ValueError`` naming it.
+
+    Parameters
+    ----------
+    prior : CoefPrior or str
+        A prior object or an alias from :data:`skbayes.priors.COEF_PRIORS`.
+
+    Returns
+    -------
+    Normal or Horseshoe
+    """
     if isinstance(prior, str):
         from ..priors import resolve_coef_prior
 
@@ -317,8 +559,9 @@ def run_gibbs(
     init: dict | None = None,
     init_jitter: float = 0.1,
     sampler: Sampler = "auto",
+    tau_update: Literal["both", "conjugate", "blocked"] = "both",
 ) -> GibbsResult:
-    """Sample the linear model's posterior by exact Gibbs sweeps.
+    """Sample the linear model's posterior by Gibbs sweeps.
 
     Parameters
     ----------
@@ -334,9 +577,10 @@ def run_gibbs(
     noise : "inverse_gamma", "point" or float
         ``"inverse_gamma"`` samples ``sigma**2`` under an
         ``InverseGamma(*noise_prior)`` prior. A float fixes the noise *scale*
-        ``sigma``. ``"point"`` is empirical Bayes: during warm-up ``sigma**2``
-        is moved towards the maximiser of the marginal likelihood by
-        stochastic approximation EM (see Notes), then held fixed.
+        ``sigma``. ``"point"`` is empirical Bayes: ``sigma**2`` is fixed at
+        the maximiser of the marginal likelihood, found exactly for the
+        Normal prior and by stochastic approximation EM during warm-up for
+        the horseshoe (see Notes).
     noise_prior : tuple of (shape, rate)
         Inverse-gamma prior on ``sigma**2``.
     fit_intercept : bool
@@ -363,6 +607,19 @@ def run_gibbs(
         Horseshoe only: how ``coef`` is drawn. ``"auto"`` takes Rue's
         Cholesky sampler when ``n >= d`` and Bhattacharya et al.'s otherwise.
         The Normal prior always uses a precomputed SVD.
+    tau_update : {"both", "conjugate", "blocked"}
+        Horseshoe only: how the global scale ``tau`` (and ``sigma**2``)
+        move. ``"conjugate"``: Makalic and Schmidt's inverse-gamma draw of
+        ``tau`` given ``coef``. ``"blocked"``: Metropolis steps on ``tau``
+        and ``sigma**2`` with ``coef`` integrated out, then a fresh ``coef``
+        (after Johndrow et al. 2020). ``"both"``: both each sweep. The
+        conjugate draw of ``sigma**2 | coef`` is made in every case. The
+        conjugate draws alone are cheapest but mix slowly: on 4 chains x 2000
+        draws, ESS of ``tau`` 42 and max R-hat 1.09 for ``n=100, d=500`` with
+        10 signals, against 291 and 1.016 with ``"both"``; 109 and 1.026
+        against 273 and 1.010 for ``n=d=100`` with 5 signals. ``"both"``
+        costs two more Cholesky factorisations per sweep: 1.6 to 3 times the
+        time.
 
     Returns
     -------
@@ -373,14 +630,21 @@ def run_gibbs(
     One sweep draws, in turn (the horseshoe's auxiliary variables are those
     of Makalic and Schmidt 2016, with ``tau``'s scale ``A = global_scale``):
 
+    Horseshoe prior:
+
+    * with ``tau_update`` ``"blocked"`` or ``"both"``: random-walk Metropolis
+      steps on ``log tau`` and then (when sampled) ``log sigma**2`` under
+      ``p(tau, sigma**2 | lambda, y)``, ``coef`` integrated out (see
+      :class:`_CollapsedHorseshoe`; step sizes are tuned during warm-up
+      only);
     * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see :func:`sample_rue`;
     * ``sigma**2 | coef, y ~ IG(shape + dof/2, rate + RSS/2)`` with
       ``dof = n - 1`` if ``fit_intercept`` else ``n``;
     * ``nu_j | lambda_j ~ IG(1, 1 + 1/lambda_j**2)``;
     * ``lambda_j**2 | coef_j, tau, nu_j ~ IG(1, 1/nu_j + coef_j**2/(2 tau**2))``;
-    * ``xi | tau ~ IG(1, 1/A**2 + 1/tau**2)``;
-    * ``tau**2 | coef, lambda, xi ~ IG((d + 1)/2, 1/xi + sum_j coef_j**2 /
-      (2 lambda_j**2))``.
+    * with ``tau_update`` ``"conjugate"`` or ``"both"``: ``xi | tau ~ IG(1,
+      1/A**2 + 1/tau**2)``, then ``tau**2 | coef, lambda, xi ~ IG((d + 1)/2,
+      1/xi + sum_j coef_j**2 / (2 lambda_j**2))``.
 
     These follow from ``lambda_j ~ C+(0, 1)`` being ``lambda_j**2 | nu_j ~
     IG(1/2, 1/nu_j)``, ``nu_j ~ IG(1/2, 1)``, and ``tau ~ C+(0, A)`` being
@@ -389,7 +653,20 @@ def run_gibbs(
     ``sigma`` appears in them, and ``sigma**2``'s shape gains ``dof/2``, not
     ``(dof + d)/2``.
 
-    For ``noise="point"`` the warm-up updates ``sigma**2 <- (1 - g_t)
+    Normal prior: one slice-sampling update (Neal 2003) of ``log sigma**2``
+    under its marginal posterior ``p(sigma**2 | y)``, in which
+    ``y ~ N(0, sigma**2 I + scale**2 X X')`` (times ``sigma`` if
+    ``fit_intercept``), then ``coef | sigma**2, y``, the same Gaussian as
+    above. Redrawing ``coef`` right after ``sigma**2`` makes the pair one
+    block move that leaves the joint posterior invariant. The slice width is
+    tuned during warm-up only.
+
+    For ``noise="point"`` with the Normal prior, ``sigma**2`` is the exact
+    maximiser of that marginal likelihood (without the inverse-gamma prior),
+    found once before sampling. When ``d >= n - 1`` it can be degenerate
+    (``sigma -> 0``), as for any type-II maximum likelihood.
+
+    For ``noise="point"`` with the horseshoe the warm-up updates ``sigma**2 <- (1 - g_t)
     sigma**2 + g_t * mean_chains(RSS) / dof``. ``E[RSS | y, sigma**2] / dof``
     is the EM update for the marginal-likelihood maximiser, since
     ``log p(y | coef, sigma**2) = -dof/2 log sigma**2 - RSS / (2 sigma**2)``
@@ -403,7 +680,7 @@ def run_gibbs(
             f"Xc must be (n, d) and yc (n,); got {tuple(Xc.shape)} and "
             f"{tuple(yc.shape)}."
         )
-    prior = _check_prior(prior)
+    prior = check_gibbs_prior(prior)
     if isinstance(noise, str):
         if noise not in ("inverse_gamma", "point"):
             raise ValueError(
@@ -418,6 +695,10 @@ def run_gibbs(
         raise ValueError(
             "num_samples and num_chains must be >= 1 and num_warmup >= 0; got "
             f"{num_samples}, {num_chains} and {num_warmup}."
+        )
+    if tau_update not in ("blocked", "conjugate", "both"):
+        raise ValueError(
+            f"tau_update must be 'both', 'conjugate' or 'blocked', got {tau_update!r}."
         )
     if sampler not in ("auto", "rue", "bhattacharya"):
         raise ValueError(
@@ -474,11 +755,22 @@ def run_gibbs(
         method = sampler if sampler != "auto" else ("rue" if n >= d else "bhattacharya")
         if method == "rue":
             gram, xty = X.T @ X, X.T @ y
+        yty = y @ y
+        # Random-walk steps on log tau and log sigma**2 (blocked update).
+        log_steps = [math.log(0.5), math.log(0.2)]
     else:
         method = "svd"
         u, svals, vh = torch.linalg.svd(X, full_matrices=False)
         svd = (svals, u.T @ y, vh.T)
         scale = float(prior.scale)
+        marginal = _NormalMarginal(
+            svals, svd[1], y, scale, fit_intercept, (shape0, rate0)
+        )
+        if noise == "point":
+            noise_var = tensor(_ml2_noise_var(marginal, var_y)).expand(C).clone()
+        # Slice width: about two posterior sds of log sigma**2 when the data
+        # dominate; stepping out and shrinkage fix any mismatch.
+        width, jumps = 2.0 * math.sqrt(2.0 / max(dof + 2.0 * shape0, 1.0)), 0.0
 
     names = ["coef"]
     if noise == "inverse_gamma":
@@ -495,18 +787,70 @@ def run_gibbs(
     for step in range(num_warmup + num_samples):
         # coef | everything else.
         if horseshoe:
+            chol = None
+            if tau_update in ("blocked", "both"):
+                # (tau, sigma**2, coef) as one block: Metropolis moves of tau
+                # and then sigma**2 under p(tau, sigma**2 | lambda, y), with
+                # coef integrated out, then coef afresh from its conditional
+                # with the accepted factor. The old coef is never used, so
+                # the block leaves the joint posterior invariant.
+                target = _CollapsedHorseshoe(
+                    method,
+                    (gram, xty) if method == "rue" else (X, y),
+                    lam2.sqrt(),
+                    yty,
+                    dof,
+                    global_scale,
+                    (shape0, rate0) if noise == "inverse_gamma" else None,
+                )
+                state = (0.5 * tau2.log(), noise_var.log())
+                current = target(*state)
+                moves = [0, 1] if noise == "inverse_gamma" else [0]
+                for which in moves:
+                    state, current, accept = _metropolis(
+                        target,
+                        state,
+                        current,
+                        which,
+                        math.exp(log_steps[which]),
+                        _LOG_BOUND[which],
+                        generator,
+                    )
+                    if step < num_warmup:
+                        # Robbins-Monro tuning of the step towards an
+                        # acceptance rate of 0.44, optimal for a 1-d random
+                        # walk; frozen after warm-up.
+                        gain = (step + 1) ** -0.6
+                        log_steps[which] += gain * (float(accept.mean()) - 0.44)
+                tau2, noise_var = torch.exp(2 * state[0]), state[1].exp()
+                chol = current[1]
             prior_sd = (tau2[:, None] * lam2).sqrt()
             if method == "rue":
-                z = sample_rue(gram, xty, prior_sd, noise_var, generator)
+                z = sample_rue(gram, xty, prior_sd, noise_var, generator, chol)
             else:
-                z = sample_bhattacharya(X, y, prior_sd, noise_var, generator)
+                z = sample_bhattacharya(X, y, prior_sd, noise_var, generator, chol)
             coef = prior_sd * z
         else:
+            if noise == "inverse_gamma":
+                # Collapsed step: sigma**2 from its marginal p(sigma**2 | y),
+                # then coef | sigma**2 afresh. Coef is redrawn from its full
+                # conditional straight after, so the pair moves as one block
+                # and the chain does not crawl along the ridge between
+                # sigma**2 and coef that the plain two-block Gibbs sampler
+                # follows when d is close to n.
+                old = noise_var.log()
+                log_var = _slice_step(marginal, old, width, generator)
+                noise_var = log_var.exp()
+                if step < num_warmup:
+                    # Tune the slice width to about twice the mean jump
+                    # (Neal 2003, sec. 4.1); it is fixed after warm-up.
+                    jumps += float((log_var - old).abs().mean())
+                    width = min(max(2.0 * jumps / (step + 1), 1e-3), 10.0)
             coef = scale * _sample_svd(svd, scale, noise_var, generator)
 
         # sigma**2 | coef: the likelihood contributes (sigma**2)^(-dof/2)
         # exp(-RSS / (2 sigma**2)); the coefficient prior does not involve it.
-        if isinstance(noise, str):
+        if horseshoe and isinstance(noise, str):
             resid = y - coef @ X.T
             rss = (resid * resid).sum(-1)
             if noise == "inverse_gamma":
@@ -521,20 +865,21 @@ def run_gibbs(
                 )
 
         if horseshoe:
-            # Makalic and Schmidt (2016), eqs. (7)-(10), without their sigma**2
-            # (skbayes' coef prior variance is tau**2 lambda**2, unscaled).
+            # Makalic and Schmidt (2016), without their sigma**2 (skbayes'
+            # coef prior variance is tau**2 lambda**2, unscaled).
             nu = _inverse_gamma(1.0, 1.0 + lam2.reciprocal(), generator)
             half_sq = 0.5 * coef * coef
             lam2 = _inverse_gamma(
                 1.0, nu.reciprocal() + half_sq / tau2[:, None], generator
             ).clamp(_SCALE2_MIN, _SCALE2_MAX)
-            # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
-            xi = _inverse_gamma(
-                1.0, 1.0 / global_scale**2 + tau2.reciprocal(), generator
-            )
-            tau2 = _inverse_gamma(
-                0.5 * (d + 1), xi.reciprocal() + (half_sq / lam2).sum(-1), generator
-            ).clamp(_SCALE2_MIN, _SCALE2_MAX)
+            if tau_update in ("conjugate", "both"):
+                # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
+                xi = _inverse_gamma(
+                    1.0, 1.0 / global_scale**2 + tau2.reciprocal(), generator
+                )
+                tau2 = _inverse_gamma(
+                    0.5 * (d + 1), xi.reciprocal() + (half_sq / lam2).sum(-1), generator
+                ).clamp(_SCALE2_MIN, _SCALE2_MAX)
 
         if step >= num_warmup:
             # The state at the end of a sweep is one draw of the chain; z is
