@@ -289,11 +289,18 @@ def grid_data(kind: str, d: int, n: int, noise: float, seed: int):
     return make_sparse_regression(n, d, n_nonzero=k, noise=noise, random_state=seed)
 
 
+def _describe(prior) -> str:
+    """``Name(param=value, ...)`` with every parameter, defaults included."""
+    params = ", ".join(f"{k}={v}" for k, v in sorted(prior.get_params().items()))
+    return f"{type(prior).__name__}({params})"
+
+
 def gridsearch_task(*, kind, d, n, noise, cv, seed, settings) -> dict:
     """``GridSearchCV`` over the ``prior`` of BayesianLinearRegression."""
     from sklearn.model_selection import GridSearchCV, KFold
 
     from skbayes import BayesianLinearRegression
+    from skbayes.priors import resolve_coef_prior
 
     X, y, _ = grid_data(kind, d, n, noise, seed)
     params = {"random_state": 0, "num_samples": settings.num_samples}
@@ -310,8 +317,13 @@ def gridsearch_task(*, kind, d, n, noise, cv, seed, settings) -> dict:
     return {
         "best_prior": search.best_params_["prior"],
         "priors": [p["prior"] for p in res["params"]],
+        "resolved": [_describe(resolve_coef_prior(p["prior"])) for p in res["params"]],
         "mean_test_r2": [float(v) for v in res["mean_test_score"]],
         "std_test_r2": [float(v) for v in res["std_test_score"]],
+        "split_test_r2": [
+            [float(res[f"split{k}_test_score"][i]) for k in range(cv)]
+            for i in range(len(res["params"]))
+        ],
         "mean_fit_time": [float(v) for v in res["mean_fit_time"]],
         "total_time": time.perf_counter() - start,
     }
@@ -1032,21 +1044,40 @@ def gridsearch_section(results: dict) -> str:
             continue
         out[-1] += f"picks **{res['best_prior']}** ({res['total_time']:.0f} s in all)."
         out.append("")
+        resolved = res.get("resolved", res["priors"])
         rows = [
-            [prior, mean, std, t]
-            for prior, mean, std, t in zip(
+            [f"`{prior}`: {full}", f"{mean:.4f}", f"{std:.4f}", t]
+            for prior, full, mean, std, t in zip(
                 res["priors"],
+                resolved,
                 res["mean_test_r2"],
                 res["std_test_r2"],
                 res["mean_fit_time"],
                 strict=True,
             )
         ]
-        header = ["prior", "mean CV R²", "sd", "mean fit time (s)"]
-        out += [markdown_table(header, rows), ""]
+        header = ["prior (as resolved)", "mean CV R²", "sd over folds", "fit time (s)"]
+        out += [markdown_table(header, rows), "", _grid_margin(res), ""]
         if res.get("warnings"):
             out += [f"Warnings: {res['warnings']}", ""]
     return "\n".join(out)
+
+
+def _grid_margin(res: dict) -> str:
+    """How far the chosen prior is ahead of the runner-up, in plain words."""
+    order = np.argsort(res["mean_test_r2"])[::-1]
+    best, second = int(order[0]), int(order[1])
+    gap = res["mean_test_r2"][best] - res["mean_test_r2"][second]
+    text = (
+        f"`{res['priors'][best]}` leads `{res['priors'][second]}` by {gap:.4f} "
+        "in mean CV R²"
+    )
+    if "split_test_r2" not in res:
+        return text + "."
+    folds = np.subtract(res["split_test_r2"][best], res["split_test_r2"][second])
+    return (
+        text + f" and scores higher on {int((folds > 0).sum())} of {len(folds)} folds."
+    )
 
 
 def figure_section(result: dict, image: str) -> str:
