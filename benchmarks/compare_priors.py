@@ -1023,9 +1023,11 @@ def gridsearch_section(results: dict) -> str:
     """Markdown for the GridSearchCV example."""
     out = [
         "```python",
-        "GridSearchCV(BayesianLinearRegression(),",
-        '             {"prior": ["normal", "laplace", "horseshoe"]},',
-        "             cv=KFold(cv, shuffle=True, random_state=0))  # scoring: R²",
+        "GridSearchCV(",
+        "    BayesianLinearRegression(),",
+        '    {"prior": ["normal", "laplace", "horseshoe"]},',
+        "    cv=KFold(cv, shuffle=True, random_state=0),",
+        ")  # scoring: R²",
         "```",
         "",
     ]
