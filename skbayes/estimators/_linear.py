@@ -229,8 +229,10 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         self.posterior_samples_ = draws
         self._check_finite_draws(draws, type(self).__name__)
         self.coef_ = draws["coef"].mean(0)
+        # E[a] = mean(y) - mean(X) @ E[coef] exactly, without the Monte
+        # Carlo noise of averaging the intercept draws.
         self.intercept_ = (
-            float(draws["intercept"].mean()) if self.fit_intercept else 0.0
+            float(y_mean - x_mean @ self.coef_) if self.fit_intercept else 0.0
         )
         if self.noise == "point":
             self.noise_scale_ = float(draws["noise_scale"].mean())

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyro
+import pyro.distributions as dist
 import torch
 from pyro import poutine
 from pyro.infer import Trace_ELBO
@@ -85,13 +86,43 @@ def direct_sampler(model, guide):
     sites = model.prior_sites()
 
     def sample(num_particles):
-        posterior = guide.get_posterior()
-        latent = posterior.rsample((num_particles,))
+        latent, log_q = rsample_gaussian(guide.get_posterior(), num_particles)
         values, log_det = constrain(split_latent(guide, latent), sites)
         # q's density over the constrained values: change of variables.
-        return values, posterior.log_prob(latent) - log_det
+        return values, log_q - log_det
 
     return sample
+
+
+def rsample_gaussian(posterior, num_particles: int):
+    """Draw ``num_particles`` reparameterised samples and their log density.
+
+    For a full-rank or diagonal Gaussian the density is computed from the
+    standard-normal noise, not by solving against the drawn latent: when the
+    Cholesky factor grows ill-conditioned (d in the hundreds), the solve in
+    ``MultivariateNormal.log_prob`` loses all precision, and the optimiser
+    exploits that error until the loss runs off to -1e165.
+    """
+    if isinstance(posterior, dist.MultivariateNormal):
+        scale_tril = posterior.scale_tril
+        log_scale = scale_tril.diagonal(dim1=-2, dim2=-1).log()
+    elif isinstance(posterior, dist.Independent) and isinstance(
+        posterior.base_dist, dist.Normal
+    ):
+        scale_tril = None
+        log_scale = posterior.base_dist.scale.log()
+    else:
+        latent = posterior.rsample((num_particles,))
+        return latent, posterior.log_prob(latent)
+    loc = posterior.mean
+    eps = torch.randn((num_particles,) + loc.shape, dtype=loc.dtype, device=loc.device)
+    if scale_tril is None:
+        latent = loc + eps * log_scale.exp()
+    else:
+        latent = loc + (eps.unsqueeze(-2) @ scale_tril.mT).squeeze(-2)
+    dim = loc.shape[-1]
+    log_q = -0.5 * eps.square().sum(-1) - log_scale.sum(-1)
+    return latent, log_q - 0.5 * dim * math.log(2 * math.pi)
 
 
 def _direct_loss(sampler, model, next_data, num_particles):
