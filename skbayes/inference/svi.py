@@ -115,7 +115,7 @@ def rsample_gaussian(posterior, num_particles: int):
         latent = posterior.rsample((num_particles,))
         return latent, posterior.log_prob(latent)
     loc = posterior.mean
-    eps = torch.randn((num_particles,) + loc.shape, dtype=loc.dtype, device=loc.device)
+    eps = torch.randn((num_particles, *loc.shape), dtype=loc.dtype, device=loc.device)
     if scale_tril is None:
         latent = loc + eps * log_scale.exp()
     else:
