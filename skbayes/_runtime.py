@@ -42,6 +42,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     ValueError
         If the string is not a device name, or CUDA is asked for and is not
         available.
+
+    Examples
+    --------
+    >>> from skbayes._runtime import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("auto").type in ("cpu", "cuda")
+    True
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got 'gpu'.
     """
     if isinstance(device, torch.device):
         device = str(device)
@@ -72,6 +84,20 @@ def make_seed(random_state) -> int:
 
     ``None`` draws fresh entropy from the operating system instead of from
     numpy's global generator, which it leaves untouched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbayes._runtime import make_seed
+    >>> make_seed(0)  # the same on every platform
+    2968811710
+    >>> isinstance(make_seed(np.random.default_rng(0)), int)
+    True
+    >>> before = np.random.get_state()[1].copy()
+    >>> isinstance(make_seed(None), int)
+    True
+    >>> np.array_equal(np.random.get_state()[1], before)
+    True
     """
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
@@ -89,7 +115,14 @@ def make_seed(random_state) -> int:
 
 
 def empty_param_state() -> dict:
-    """A fresh, empty Pyro parameter-store state (see ``ParamStoreDict.scope``)."""
+    """A fresh, empty Pyro parameter-store state (see ``ParamStoreDict.scope``).
+
+    Examples
+    --------
+    >>> from skbayes._runtime import empty_param_state
+    >>> empty_param_state()
+    {'params': {}, 'constraints': {}}
+    """
     return {"params": {}, "constraints": {}}
 
 
@@ -120,6 +153,32 @@ def isolated_run(
     ------
     dict
         The parameter-store state in use.
+
+    Examples
+    --------
+    Parameters created inside stay in ``state``, not in Pyro's global store,
+    and the caller's RNG is left as it was:
+
+    >>> import pyro
+    >>> import torch
+    >>> from skbayes._runtime import empty_param_state, isolated_run
+    >>> cpu = torch.device("cpu")
+    >>> rng_before = torch.get_rng_state()
+    >>> state = empty_param_state()
+    >>> with isolated_run(seed=0, device=cpu, param_state=state):
+    ...     scale = pyro.param("scale", torch.ones(2))
+    ...     noise = torch.rand(2)
+    >>> sorted(state["params"]), "scale" in pyro.get_param_store()
+    (['scale'], False)
+    >>> torch.equal(torch.get_rng_state(), rng_before)
+    True
+
+    A later run in the same state finds the parameter again, and the same
+    seed gives the same draws:
+
+    >>> with isolated_run(seed=0, device=cpu, param_state=state):
+    ...     print(pyro.param("scale").tolist(), torch.equal(torch.rand(2), noise))
+    [1.0, 1.0] True
     """
     cuda_devices = []
     if device.type == "cuda":

@@ -175,14 +175,14 @@ def plot_loss_curve(
     sites: Sequence[str] | None = None,
     max_elements: int = 3,
 ) -> Axes | np.ndarray:
-    """Convergence of a fit: the SVI loss curve, or NUTS trace plots.
+    """Convergence of a fit: the SVI loss curve, or MCMC trace plots.
 
     For SVI, draws the loss (negative ELBO) at every step, faint, and its
     mean over windows of ``LOSS_WINDOW`` (50) steps, the quantity the stopping
     rule watches. The y-axis is cut at the largest windowed mean after the
     first window, so the early descent does not flatten the rest.
 
-    For NUTS, draws one trace plot per scalar element: the first
+    For NUTS and Gibbs, draws one trace plot per scalar element: the first
     ``max_elements`` elements of each site in ``sites``, one line per chain,
     titled with the element's ``r_hat`` and ``n_eff``. Chains that disagree,
     or a trace that drifts, show poor mixing.
@@ -190,22 +190,22 @@ def plot_loss_curve(
     Parameters
     ----------
     est : fitted estimator
-        Fitted with ``inference="svi"`` or ``"nuts"``.
-    ax : matplotlib Axes, or sequence of Axes for NUTS, optional
-        Where to draw. For NUTS, one Axes per traced element. By default a
+        Fitted with ``inference="svi"``, ``"nuts"`` or ``"gibbs"``.
+    ax : matplotlib Axes, or sequence of Axes for MCMC, optional
+        Where to draw. For MCMC, one Axes per traced element. By default a
         new figure is made.
     sites : sequence of str, optional
-        NUTS only: the sites to trace. By default ``"p"`` for
+        MCMC only: the sites to trace. By default ``"p"`` for
         ``BetaBernoulliEstimator``, and ``"coef"`` and
         ``"noise_scale"`` for the regressors.
     max_elements : int, default=3
-        NUTS only: elements traced per site.
+        MCMC only: elements traced per site.
 
     Returns
     -------
     Axes or ndarray of Axes
         A single Axes for SVI; an array with one Axes per traced element for
-        NUTS.
+        MCMC.
 
     Raises
     ------
@@ -227,7 +227,7 @@ def plot_loss_curve(
     >>> ax.get_ylabel()
     'loss (negative ELBO)'
     >>> nuts = BetaBernoulliEstimator(
-    ...     inference="nuts", num_chains=2, num_samples=200, num_warmup=200,
+    ...     inference="nuts", num_chains=2, num_samples=1000, num_warmup=200,
     ...     random_state=0,
     ... ).fit(x)
     >>> axes = plot_loss_curve(nuts)
@@ -238,12 +238,12 @@ def plot_loss_curve(
     _pyplot()
     check_is_fitted(est)
     inference = getattr(est, "inference", None)
-    if inference == "nuts":
+    if inference in ("nuts", "gibbs"):
         return _plot_traces(est, ax, sites, max_elements)
     if getattr(est, "loss_curve_", None) is None:
         raise ValueError(
             f"{type(est).__name__} fitted with inference={inference!r} has no loss "
-            "curve or chains to plot; refit with inference='svi' or 'nuts'."
+            "curve or chains to plot; refit with inference='svi', 'nuts' or 'gibbs'."
         )
     ax = _new_axes(ax)
     curve = np.asarray(est.loss_curve_, dtype=float)

@@ -93,6 +93,33 @@ def summarize(
         MCMC diagnostics per site, shaped like one draw.
     divergences : int, optional
         Number of divergent transitions.
+
+    Returns
+    -------
+    PosteriorSummary
+        One row per scalar: a site of shape ``(2,)`` gives rows ``name[0]``
+        and ``name[1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbayes.posterior import summarize
+    >>> draws = {
+    ...     "p": np.array([0.1, 0.2, 0.3, 0.4, 0.5]),
+    ...     "coef": np.array([[1.0, -1.0], [2.0, -2.0], [3.0, -3.0]]),
+    ... }
+    >>> summarize(draws)
+                   mean        sd      2.5%       50%     97.5%
+    p               0.3    0.1581      0.11       0.3      0.49
+    coef[0]           2         1      1.05         2      2.95
+    coef[1]          -2         1     -2.95        -2     -1.05
+    >>> summarize(draws, quantiles=(0.05, 0.95)).columns
+    ['mean', 'sd', '5%', '95%']
+    >>> summarize(draws)["coef[1]"]["mean"]
+    -2.0
+
+    ``mcmc_diagnostics`` supplies the ``n_eff`` and ``r_hat`` columns for
+    draws that come from MCMC chains.
     """
     columns = ["mean", "sd", *(f"{100 * q:g}%" for q in quantiles)]
     diagnostics = n_eff is not None and r_hat is not None
@@ -125,6 +152,35 @@ def mcmc_diagnostics(
     -------
     n_eff, r_hat : dict of str to ndarray
         Per site, shaped like one draw. R-hat is NaN with fewer than 4 draws.
+
+    Examples
+    --------
+    Two well-mixed chains of 500 independent draws: R-hat is close to 1 and
+    the effective sample size close to the 1000 draws.
+
+    >>> import numpy as np
+    >>> from skbayes.posterior import mcmc_diagnostics, summarize
+    >>> rng = np.random.default_rng(0)
+    >>> chains = {"mu": rng.normal(size=(2, 500)),
+    ...           "coef": rng.normal(size=(2, 500, 3))}
+    >>> n_eff, r_hat = mcmc_diagnostics(chains)
+    >>> r_hat["coef"].shape
+    (3,)
+    >>> bool(abs(r_hat["mu"] - 1) < 0.01), bool(n_eff["mu"] > 500)
+    (True, True)
+
+    Pool the chains to summarise the draws with the diagnostics:
+
+    >>> pooled = {name: value.reshape(-1, *value.shape[2:])
+    ...           for name, value in chains.items()}
+    >>> summarize(pooled, n_eff=n_eff, r_hat=r_hat).columns[-2:]
+    ['n_eff', 'r_hat']
+
+    Chains two draws long are too short for split R-hat:
+
+    >>> _, r_hat = mcmc_diagnostics({"mu": np.zeros((2, 2))})
+    >>> r_hat["mu"]
+    array(nan)
     """
     n_eff, r_hat = {}, {}
     for name, draws in draws_by_chain.items():

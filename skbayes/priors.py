@@ -87,7 +87,40 @@ class Beta(_Prior):
 
 
 class CoefPrior(_Prior):
-    """Base class for priors on regression coefficients."""
+    """Base class for priors on regression coefficients.
+
+    Examples
+    --------
+    A new prior needs ``latent_sites``, and ``transform`` too when its latent
+    variables are not the coefficients themselves. Independent uniform
+    coefficients on ``(-width / 2, width / 2)``:
+
+    >>> import pyro.distributions as dist
+    >>> import torch
+    >>> from skbayes.priors import CoefPrior
+    >>> class Uniform(CoefPrior):
+    ...     def __init__(self, width=1.0):
+    ...         self.width = width
+    ...
+    ...     def latent_sites(self, n_features, *, like, **context):
+    ...         half = like.new_full((n_features,), self.width / 2)
+    ...         return {"coef": dist.Uniform(-half, half).to_event(1)}
+    >>> prior = Uniform().set_params(width=4.0)  # sklearn-style parameters
+    >>> prior
+    Uniform(width=4.0)
+    >>> sites = prior.latent_sites(3, like=torch.zeros((), dtype=torch.float64))
+    >>> sites["coef"].event_shape
+    torch.Size([3])
+    >>> prior.transform({"coef": torch.tensor([0.5, -1.0, 0.0])}, None, 10)
+    {'coef': tensor([ 0.5000, -1.0000,  0.0000])}
+
+    The regression model takes it like any built-in prior:
+
+    >>> from skbayes.models import LinearRegressionModel
+    >>> model = LinearRegressionModel(prior, n_features=3, n_samples=10)
+    >>> list(model.prior_sites())
+    ['noise_var', 'coef']
+    """
 
     #: Whether some site's distribution depends on other sites' values, so
     #: that ``latent_sites`` must be rebuilt from the values to score them.
@@ -462,7 +495,21 @@ BETA_PRIORS: dict[str, Beta] = {
 
 
 def resolve_coef_prior(prior: str | CoefPrior) -> CoefPrior:
-    """Return a validated copy of a coefficient prior given by alias or object."""
+    """Return a validated copy of a coefficient prior given by alias or object.
+
+    Examples
+    --------
+    >>> from skbayes.priors import Normal, resolve_coef_prior
+    >>> resolve_coef_prior("horseshoe")
+    Horseshoe()
+    >>> prior = Normal(scale=2.0)
+    >>> resolve_coef_prior(prior) is prior  # a copy: the caller's is left alone
+    False
+    >>> resolve_coef_prior(Normal(scale=-1.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid Normal prior: The 'scale' parameter of Normal must be ...
+    """
     from sklearn.base import clone
 
     if isinstance(prior, str):
@@ -471,7 +518,16 @@ def resolve_coef_prior(prior: str | CoefPrior) -> CoefPrior:
 
 
 def resolve_beta_prior(prior: str | Beta) -> Beta:
-    """Return a validated copy of a Beta prior given by alias or object."""
+    """Return a validated copy of a Beta prior given by alias or object.
+
+    Examples
+    --------
+    >>> from skbayes.priors import Beta, resolve_beta_prior
+    >>> resolve_beta_prior("jeffreys")
+    Beta(alpha=0.5, beta=0.5)
+    >>> resolve_beta_prior(Beta(2.0, 5.0))
+    Beta(alpha=2.0, beta=5.0)
+    """
     from sklearn.base import clone
 
     if isinstance(prior, str):

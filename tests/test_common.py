@@ -55,6 +55,8 @@ def _expected_failures(estimator):
         BetaBernoulliEstimator(random_state=0, num_steps=300),
         BayesianLinearRegression(random_state=0),
         HorseshoeRegression(random_state=0),
+        BayesianLinearRegression(inference="gibbs", random_state=0),
+        HorseshoeRegression(inference="gibbs", random_state=0),
     ],
     expected_failed_checks=_expected_failures,
 )

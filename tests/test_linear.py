@@ -96,6 +96,55 @@ def test_svi_mvn_matches_gibbs(small_problem, reference):
     assert est.intercept_ == pytest.approx(ref_mean[3], abs=0.3 * ref_sd[3])
 
 
+@pytest.mark.parametrize("num_chains", [1, 3])
+def test_gibbs_matches_the_reference_gibbs(small_problem, reference, num_chains):
+    est = BayesianLinearRegression(
+        inference="gibbs", num_samples=2000, num_chains=num_chains, random_state=0
+    ).fit(*small_problem)
+    ref_mean, ref_sd = reference
+    draws = _stack(est)
+    assert draws.shape == (2000 * num_chains, 5)
+    assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.2 * ref_sd)
+    np.testing.assert_allclose(draws.std(0), ref_sd, rtol=0.2)
+    table = est.summary()
+    assert {"n_eff", "r_hat"} <= set(table.columns)
+    assert est.diagnostics_["divergences"] is None
+    if num_chains > 1:
+        assert max(np.nanmax(v) for v in est.diagnostics_["r_hat"].values()) < 1.01
+
+
+def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
+    # Agreement of the Gibbs engine with NUTS on the horseshoe is checked in
+    # tests/test_gibbs.py (slow); here the estimator's wiring.
+    kwargs = dict(inference="gibbs", noise="inverse_gamma", num_chains=2)
+    first = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
+    again = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
+    np.testing.assert_array_equal(first.coef_, again.coef_)
+    assert {"tau", "lambda", "z", "noise_var"} <= set(first.posterior_samples_)
+    assert max(np.nanmax(v) for v in first.diagnostics_["r_hat"].values()) < 1.05
+    sd = first.posterior_samples_["coef"].std(0)
+    assert np.all(np.abs(first.coef_ - [1.5, -1.0, 0.0]) < 3 * sd)
+    # Empirical Bayes: sigma is the marginal-likelihood estimate, held fixed.
+    point = HorseshoeRegression(inference="gibbs", random_state=0).fit(*small_problem)
+    assert np.ptp(point.posterior_samples_["noise_scale"]) == 0
+    assert point.noise_scale_ == pytest.approx(0.8, rel=0.35)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"prior": "laplace"}, "no sampler for the Laplace prior"),
+        ({"batch_size": 5}, "batch_size=5 needs inference='svi'"),
+    ],
+)
+def test_gibbs_rejects_what_it_cannot_sample(small_problem, params, message):
+    est = BayesianLinearRegression(inference="gibbs", **params)
+    with pytest.raises(ValueError, match=message):
+        est.fit(*small_problem)
+    with pytest.raises(ValueError, match="RegularizedHorseshoe"):
+        HorseshoeRegression(inference="gibbs", regularized=True).fit(*small_problem)
+
+
 def test_predictive_interval_coverage():
     rng = np.random.default_rng(7)
     coef = np.array([1.0, -2.0, 0.5, 0.0])

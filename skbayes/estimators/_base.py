@@ -20,6 +20,8 @@ from ..inference.guides import check_guide_spec
 from ..posterior import PosteriorSummary, mcmc_diagnostics, summarize
 
 R_HAT_LIMIT = 1.01
+#: How the MCMC engines are named in warnings.
+SAMPLER_NAMES = {"nuts": "NUTS", "gibbs": "Gibbs"}
 
 
 class BayesianEstimator(BaseEstimator):
@@ -132,12 +134,16 @@ class BayesianEstimator(BaseEstimator):
         )
         return result
 
-    def _record_nuts_diagnostics(self, draws_by_chain: dict, divergences) -> None:
+    def _record_mcmc_diagnostics(self, draws_by_chain: dict, divergences=None) -> None:
+        """Store n_eff, r_hat (and NUTS divergences); warn when they look bad.
+
+        ``divergences`` is None for samplers that have no such notion (Gibbs).
+        """
         n_eff, r_hat = mcmc_diagnostics(draws_by_chain)
         self.diagnostics_ = {
             "n_eff": n_eff,
             "r_hat": r_hat,
-            "divergences": int(np.sum(divergences)),
+            "divergences": None if divergences is None else int(np.sum(divergences)),
         }
         worst = max(
             (float(np.nanmax(v)) for v in r_hat.values() if np.isfinite(v).any()),
@@ -150,7 +156,8 @@ class BayesianEstimator(BaseEstimator):
             problems.append(f"{self.diagnostics_['divergences']} divergent transitions")
         if problems:
             warnings.warn(
-                f"{type(self).__name__}: NUTS may not have converged: "
+                f"{type(self).__name__}: {SAMPLER_NAMES[self.inference]} may not "
+                "have converged: "
                 + "; ".join(problems)
                 + ". Increase num_warmup/num_samples, or use more chains.",
                 ConvergenceWarning,
@@ -170,8 +177,8 @@ class BayesianEstimator(BaseEstimator):
     def summary(self) -> PosteriorSummary:
         """Posterior mean, sd and 2.5/50/97.5% quantiles of every site.
 
-        For NUTS fits the table also has ``n_eff`` and ``r_hat`` columns and
-        the number of divergent transitions.
+        For MCMC fits (NUTS, Gibbs) the table also has ``n_eff`` and ``r_hat``
+        columns, and for NUTS the number of divergent transitions.
 
         Returns
         -------

@@ -211,7 +211,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
                 init = {"p": torch.as_tensor(mean, device=device)}
                 result = self._run_nuts(module, data, init)
                 by_chain = result.samples["p"].cpu().numpy()
-                self._record_nuts_diagnostics({"p": by_chain}, result.divergences)
+                self._record_mcmc_diagnostics({"p": by_chain}, result.divergences)
                 draws = torch.as_tensor(by_chain.reshape(-1, k))
         self.module_ = module.cpu()
         if hasattr(self, "guide_"):

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._runtime import make_seed
+from ..inference.gibbs import check_gibbs_prior, run_gibbs
 from ..models import LinearRegressionModel
 from ..priors import (
     COEF_PRIORS,
@@ -27,8 +28,10 @@ from ._base import BayesianEstimator, strip_data
 PREDICT_BLOCK = 4096
 
 _COMMON_DOC = """
-    inference : {{"svi", "nuts"}}, default="svi"
-        Variational inference, or the No-U-Turn sampler.
+    inference : {{"svi", "nuts", "gibbs"}}, default="svi"
+        Variational inference, the No-U-Turn sampler, or a Gibbs sampler
+        (``"normal"`` and ``"horseshoe"`` priors only; exact conditional
+        draws, usually the fastest way to the exact posterior here).
     guide : str, autoguide class or callable, default={guide!r}
         The SVI guide: ``"normal"``, ``"diagonal"``, ``"mvn"``, ``"lowrank"``
         (rank 1), ``"delta"`` (MAP) or ``"laplace"``; an autoguide class; or a
@@ -38,7 +41,9 @@ _COMMON_DOC = """
         the noise variance. ``"point"`` fits the noise scale as a point
         estimate, maximising the ELBO (empirical Bayes). NUTS cannot optimise,
         so with ``"point"`` it first fits SVI, then samples with the noise
-        scale fixed at that estimate.
+        scale fixed at that estimate; Gibbs maximises the marginal
+        likelihood itself (exactly for the normal prior, by stochastic EM
+        during warm-up for the horseshoe).
     noise_prior : tuple of (shape, rate), default=(0.1, 0.1)
         Inverse-gamma prior on the noise variance.
     fit_intercept : bool, default=True
@@ -59,11 +64,12 @@ _COMMON_DOC = """
         minibatch SVI with the likelihood scaled up to the full data, for
         large ``n``. SVI only.
     num_samples : int, default=1000
-        Posterior draws kept for prediction (per chain for NUTS).
+        Posterior draws kept for prediction (per chain for NUTS and Gibbs).
     num_warmup : int, default=500
-        NUTS warm-up iterations per chain.
+        NUTS or Gibbs warm-up iterations per chain.
     num_chains : int, default=1
-        NUTS chains, run one after another in this process.
+        NUTS chains, run one after another in this process; Gibbs chains run
+        together as one batch.
     device : {{"cpu", "cuda", "cuda:N", "auto"}}, default="cpu"
         Where inference runs. Fitted state is kept on the CPU.
     random_state : int, RandomState instance or None, default=None
@@ -89,7 +95,8 @@ _COMMON_DOC = """
     n_iter_ : int
         SVI steps taken.
     diagnostics_ : dict
-        NUTS only: ``n_eff``, ``r_hat`` per site and total ``divergences``.
+        NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site, and total
+        ``divergences`` (None for Gibbs).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -102,6 +109,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
 
     _parameter_constraints = {
         **BayesianEstimator._parameter_constraints,
+        "inference": [StrOptions({"svi", "nuts", "gibbs"})],
         "noise": [StrOptions({"inverse_gamma", "point"})],
         "noise_prior": [tuple, list],
         "fit_intercept": ["boolean"],
@@ -140,14 +148,16 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
         prior = self._coef_prior()
+        if self.inference == "gibbs":
+            check_gibbs_prior(prior)
         noise_prior = self._check_noise_prior()
         device = self._prepare_run()
         n, d = X.shape
         minibatch = self.batch_size is not None and self.batch_size < n
         if minibatch and self.inference != "svi":
             raise ValueError(
-                f"batch_size={self.batch_size} needs inference='svi'; NUTS uses "
-                "the full data at every step."
+                f"batch_size={self.batch_size} needs inference='svi'; "
+                f"{self.inference!r} uses the full data at every step."
             )
         for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
             self.__dict__.pop(name, None)
@@ -182,40 +192,46 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
                 init["noise_var"] = coef0.new_tensor(noise0**2)
             return init
 
-        # NUTS with a point noise scale first fits SVI (empirical Bayes).
-        first = "svi" if self.noise == "point" else self.inference
-        model = make_model(self.noise, first)
+        # NUTS with a point noise scale first fits SVI (empirical Bayes);
+        # Gibbs finds that point estimate itself.
+        svi_first = self.inference == "svi" or (
+            self.inference == "nuts" and self.noise == "point"
+        )
+        model = make_model(self.noise, "svi" if svi_first else self.inference)
         seed = make_seed(self.random_state)
         self.random_seed_ = seed
         rows_per_step = self.batch_size if minibatch else n
         with self._isolated(seed, rows_per_step * d, device=device) as state:
             data = next_batch() if minibatch else (X_t - x_mean_t, y_t - y_mean_t)
-            if self.inference == "svi" or self.noise == "point":
+            if svi_first:
                 self._run_svi(
                     model,
                     data,
                     init_values=start(model),
                     batch_sampler=next_batch if minibatch else None,
                 )
+            divergences = None
             if self.inference == "svi":
                 latent = self._draw_from_guide(
                     model.prior_sites(), self.num_samples, data
                 )
+            elif self.inference == "gibbs":
+                model, latent = self._run_gibbs(model, make_model, data, seed, noise0)
             else:
                 if self.noise == "point":
                     # Empirical Bayes: sample with the SVI estimate of sigma.
                     model = make_model(float(model.noise_scale.detach()), "nuts")
                     self.__dict__.pop("guide_", None)
                 result = self._run_nuts(model, data, start(model))
-                latent = result.samples
+                latent, divergences = result.samples, result.divergences
             with torch.no_grad():
                 draws = self._posterior_draws(model, latent, x_mean, y_mean, n)
-        if self.inference == "nuts":
+        if self.inference != "svi":
             by_chain = {
                 k: v.reshape(self.num_chains, -1, *v.shape[1:])
                 for k, v in draws.items()
             }
-            self._record_nuts_diagnostics(by_chain, result.divergences)
+            self._record_mcmc_diagnostics(by_chain, divergences)
         self.module_ = model.cpu()
         if hasattr(self, "guide_"):
             strip_data(self.guide_)
@@ -237,6 +253,26 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         if self.noise == "point":
             self.noise_scale_ = float(draws["noise_scale"].mean())
         return self
+
+    def _run_gibbs(self, model, make_model, data, seed, noise0):
+        """Gibbs draws of the model's latent sites, shape (chains, draws, ...)."""
+        result = run_gibbs(
+            *data,
+            prior=model.prior,
+            noise=self.noise,
+            noise_prior=self._check_noise_prior(),
+            fit_intercept=self.fit_intercept,
+            num_samples=self.num_samples,
+            num_warmup=self.num_warmup,
+            num_chains=self.num_chains,
+            seed=seed,
+            init={"noise_var": noise0**2},
+        )
+        if self.noise == "point":
+            # Empirical Bayes: the model is the one with sigma fixed.
+            model = make_model(result.noise_scale, "gibbs")
+        sites = model.prior_sites()
+        return model, {k: v for k, v in result.samples.items() if k in sites}
 
     def _posterior_draws(self, model, latent, x_mean, y_mean, n):
         """Latent draws (flattened over chains) plus coef, intercept, noise."""

@@ -867,8 +867,10 @@ def run_gibbs(
             elif step < num_warmup and dof > 0:
                 gain = 1.0 if step < half_warmup else 1.0 / (step - half_warmup + 1)
                 target = rss.mean() / dof
+                # A perfect fit drives the estimate to 0, and then the
+                # precision of coef overflows: keep sigma above 1e-6 sd(y).
                 noise_var = ((1.0 - gain) * noise_var + gain * target).clamp_min(
-                    torch.finfo(_DTYPE).tiny
+                    1e-12 * float(default_var)
                 )
 
         if horseshoe:

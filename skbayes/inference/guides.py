@@ -39,6 +39,32 @@ class BetaGuide(PyroModule):
 
     ``a`` and ``b`` are positive-constrained parameters, optimised in the
     log space and started at 1 (a uniform guide).
+
+    Parameters
+    ----------
+    n_columns : int
+        Number of independent probabilities ``p``.
+    dtype : torch.dtype, default=torch.float64
+        Dtype of the parameters.
+
+    Examples
+    --------
+    A new guide is uniform: its draws have density 1, log density 0.
+
+    >>> import torch
+    >>> from skbayes.inference import BetaGuide
+    >>> guide = BetaGuide(n_columns=2)
+    >>> guide.posterior().mean.tolist()
+    [0.5, 0.5]
+    >>> with torch.random.fork_rng():  # leaves the caller's RNG as it was
+    ...     values, log_q = guide.rsample_with_log_prob(3)
+    >>> values["p"].shape, log_q.shape
+    (torch.Size([3, 2]), torch.Size([3]))
+    >>> torch.allclose(log_q, torch.zeros(3, dtype=torch.float64))
+    True
+
+    ``run_svi`` fits it (see its example), and ``BetaBernoulliEstimator``
+    uses it when ``guide=None``.
     """
 
     def __init__(self, n_columns: int, dtype=torch.float64):
@@ -67,6 +93,21 @@ def check_guide_spec(guide) -> None:
     original object, so an instance shared with the caller would be broken by
     the first ``clone`` or ``pickle``. A class or factory builds a fresh guide
     at every fit instead.
+
+    Raises
+    ------
+    ValueError
+        If ``guide`` is an unknown name, a guide instance, or not callable.
+
+    Examples
+    --------
+    >>> from pyro.infer.autoguide import AutoNormal
+    >>> check_guide_spec("mvn")  # a name: fine
+    >>> check_guide_spec(AutoNormal)  # a class: fine
+    >>> check_guide_spec("gaussian")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown guide 'gaussian'; expected one of ['delta', ...
     """
     if isinstance(guide, str):
         if guide not in GUIDES:
@@ -107,6 +148,36 @@ def build_guide(
         take an ``init_loc_fn``.
     default : callable, optional
         Factory used when ``guide`` is None.
+
+    Returns
+    -------
+    callable
+        A new guide, not yet run: an autoguide creates its parameters the
+        first time it is called.
+
+    Examples
+    --------
+    >>> from pyro.infer.autoguide import AutoDelta
+    >>> from skbayes.inference import BetaGuide, build_guide
+    >>> from skbayes.models import BetaBernoulliModel
+    >>> model = BetaBernoulliModel(alpha=1.0, beta=1.0, n_columns=2)
+    >>> type(build_guide("mvn", model)).__name__
+    'AutoMultivariateNormal'
+    >>> type(build_guide(AutoDelta, model)).__name__
+    'AutoDelta'
+    >>> def beta_guide(model):  # a factory: model -> guide
+    ...     return BetaGuide(model.n_columns)
+    >>> type(build_guide(beta_guide, model)).__name__
+    'BetaGuide'
+    >>> type(build_guide(None, model, default=beta_guide)).__name__
+    'BetaGuide'
+
+    Guide instances are refused: each fit needs a fresh guide.
+
+    >>> build_guide(BetaGuide(2), model)
+    Traceback (most recent call last):
+    ...
+    ValueError: guide must be a name, an autoguide class or a factory, not an ...
     """
     if guide is None:
         return default(model)

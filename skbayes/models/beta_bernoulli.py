@@ -18,6 +18,29 @@ class BetaBernoulliModel(BayesianModule):
         Shape parameters of the Beta prior, shared by all columns.
     n_columns : int
         Number of independent problems ``k``.
+    **kwargs
+        ``dtype`` and ``device``, passed to ``BayesianModule``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.models import BetaBernoulliModel
+    >>> model = BetaBernoulliModel(alpha=1.0, beta=1.0, n_columns=2)
+    >>> model.prior_sites()["p"].event_shape
+    torch.Size([2])
+    >>> X = torch.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+
+    Two draws of ``p`` scored at once; the second, near the observed
+    frequencies (1 and 1/3), explains the data better:
+
+    >>> values = {"p": torch.tensor([[0.5, 0.5], [0.9, 0.3]], dtype=torch.float64)}
+    >>> [round(v, 3) for v in model.log_likelihood(values, X).tolist()]
+    [-4.159, -2.233]
+
+    Under the uniform prior the log joint equals the log likelihood:
+
+    >>> torch.allclose(model.log_joint(values, X), model.log_likelihood(values, X))
+    True
     """
 
     def __init__(self, alpha: float, beta: float, n_columns: int, **kwargs):

@@ -38,6 +38,8 @@ class LinearRegressionModel(BayesianModule):
         intercept has a flat prior and is integrated out exactly (see Notes).
     init_noise_scale : float
         Starting value of the noise scale when ``noise="point"``.
+    **kwargs
+        ``dtype`` and ``device``, passed to ``BayesianModule``.
 
     Notes
     -----
@@ -51,6 +53,45 @@ class LinearRegressionModel(BayesianModule):
     ``sigma`` is exact, and ``a | coef, sigma ~ Normal(mean(y) - mean(X) @
     coef, sigma**2 / n)`` is drawn afterwards. The intercept is therefore never
     shrunk.
+
+    Examples
+    --------
+    The latent sites are the noise variance's, then the prior's:
+
+    >>> import torch
+    >>> from skbayes.models import LinearRegressionModel
+    >>> from skbayes.priors import Horseshoe, Normal
+    >>> model = LinearRegressionModel(Normal(scale=1.0), n_features=2, n_samples=3)
+    >>> list(model.prior_sites())
+    ['noise_var', 'coef']
+
+    A batch of two draws scored on centred data:
+
+    >>> X = torch.tensor([[1.0, -1.0], [0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    >>> y = torch.tensor([2.0, -1.0, -1.0], dtype=torch.float64)
+    >>> values = {
+    ...     "noise_var": torch.tensor([0.25, 0.25], dtype=torch.float64),
+    ...     "coef": torch.tensor([[1.0, -1.0], [0.0, 0.0]], dtype=torch.float64),
+    ... }
+    >>> log_joint = model.log_joint(values, X, y)
+    >>> log_joint.shape, bool(log_joint[0] > log_joint[1])
+    (torch.Size([2]), True)
+
+    A non-centred horseshoe with a fixed noise scale has no noise site, and
+    reports the coefficients it implies, ``tau * lambda * z``:
+
+    >>> model = LinearRegressionModel(
+    ...     Horseshoe(centered=False), n_features=2, n_samples=3, noise=0.5
+    ... )
+    >>> list(model.prior_sites())
+    ['tau', 'lambda', 'z']
+    >>> values = {
+    ...     "tau": torch.tensor(0.5, dtype=torch.float64),
+    ...     "lambda": torch.tensor([2.0, 1.0], dtype=torch.float64),
+    ...     "z": torch.tensor([1.0, -1.0], dtype=torch.float64),
+    ... }
+    >>> model.derived(values)["coef"].tolist()
+    [1.0, -0.5]
     """
 
     def __init__(
