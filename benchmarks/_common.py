@@ -78,13 +78,13 @@ class Method:
         ``"point"``: no predictive distribution. ``"gaussian"``: sklearn's
         Bayesian regressors, Gaussian posterior (``sigma_``) and
         ``predict(return_std=True)``. ``"skbayes"``: posterior draws.
-    nuts : bool
-        Runs NUTS, so the NUTS time limit applies.
+    mcmc : bool
+        Runs MCMC (NUTS or Gibbs), so the MCMC time limit applies.
     """
 
     label: str
     kind: str
-    nuts: bool = False
+    mcmc: bool = False
 
 
 METHODS: dict[str, Method] = {
@@ -96,8 +96,10 @@ METHODS: dict[str, Method] = {
     "ard": Method("ARDRegression", "gaussian"),
     "normal_svi": Method("skbayes normal, SVI", "skbayes"),
     "horseshoe_svi": Method("skbayes horseshoe, SVI", "skbayes"),
-    "normal_nuts": Method("skbayes normal, NUTS", "skbayes", nuts=True),
-    "horseshoe_nuts": Method("skbayes horseshoe, NUTS", "skbayes", nuts=True),
+    "normal_nuts": Method("skbayes normal, NUTS", "skbayes", mcmc=True),
+    "horseshoe_nuts": Method("skbayes horseshoe, NUTS", "skbayes", mcmc=True),
+    "normal_gibbs": Method("skbayes normal, Gibbs", "skbayes", mcmc=True),
+    "horseshoe_gibbs": Method("skbayes horseshoe, Gibbs", "skbayes", mcmc=True),
 }
 
 #: Alphas searched by RidgeCV (sklearn's default is only 0.1, 1 and 10).
@@ -139,6 +141,7 @@ def make_estimator(name: str, settings: Settings, seed: int):
         "num_samples": settings.nuts_samples,
         "num_warmup": settings.nuts_warmup,
     }
+    gibbs = {**nuts, "inference": "gibbs"}
     factories: dict[str, Callable] = {
         "ridge": lambda: Ridge(alpha=1.0),
         "ridge_cv": lambda: RidgeCV(alphas=RIDGE_ALPHAS),
@@ -150,6 +153,8 @@ def make_estimator(name: str, settings: Settings, seed: int):
         "horseshoe_svi": lambda: HorseshoeRegression(random_state=seed, **svi),
         "normal_nuts": lambda: BayesianLinearRegression(random_state=seed, **nuts),
         "horseshoe_nuts": lambda: HorseshoeRegression(random_state=seed, **nuts),
+        "normal_gibbs": lambda: BayesianLinearRegression(random_state=seed, **gibbs),
+        "horseshoe_gibbs": lambda: HorseshoeRegression(random_state=seed, **gibbs),
     }
     if name not in factories:
         raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}")

@@ -6,7 +6,8 @@ Sections (``--sections``, all by default):
     The tutorial's sparse regression (half of the coefficients non-zero) and a
     sparser variant (10 non-zero), over a grid of ``d`` and ``n`` with several
     data seeds, a held-out test set from the same coefficients, and sklearn's
-    linear models next to skbayes' normal and horseshoe priors (SVI and NUTS).
+    linear models next to skbayes' normal and horseshoe priors (SVI, NUTS and
+    Gibbs).
 ``real``
     sklearn's diabetes data, plain (d=10) and with degree-2 polynomial
     features (d=65), by K-fold cross-validation.
@@ -109,6 +110,8 @@ QUICK_METHODS = [
     "normal_svi",
     "horseshoe_svi",
     "normal_nuts",
+    "normal_gibbs",
+    "horseshoe_gibbs",
 ]
 
 
@@ -433,7 +436,7 @@ def _synthetic_cell(cfg, runner, timeouts, sparsity, d, n, seed, method) -> dict
     if blocked and cfg.skip_after_timeout:
         note = f"not run: timed out at d={blocked[0]}, n={blocked[1]}"
         return {**base, "status": "skipped", "error": note}
-    limit = cfg.time_limit if METHODS[method].nuts else cfg.fit_time_limit
+    limit = cfg.time_limit if METHODS[method].mcmc else cfg.fit_time_limit
     kwargs = {**base, "n_test": cfg.n_test, "settings": cfg.settings}
     del kwargs["n_nonzero"], kwargs["label"]
     outcome = runner.run(synthetic_task, kwargs, limit)
@@ -464,7 +467,7 @@ def run_real(cfg: Config, runner: CellRunner) -> pd.DataFrame:
                 if method in timed_out and cfg.skip_after_timeout:
                     rows.append({**base, "status": "skipped", "error": "timed out"})
                     continue
-                limit = cfg.time_limit if METHODS[method].nuts else cfg.fit_time_limit
+                limit = cfg.time_limit if METHODS[method].mcmc else cfg.fit_time_limit
                 kwargs = {
                     "dataset": dataset,
                     "fold": fold,
@@ -623,7 +626,7 @@ def plot_synthetic(table: pd.DataFrame, out: Path) -> list[Path]:
             if med.empty:
                 continue
             style = {"marker": "o", "color": colors[method], "ms": 4}
-            style["ls"] = "--" if METHODS[method].nuts else "-"
+            style["ls"] = "--" if METHODS[method].mcmc else "-"
             label = METHODS[method].label
             axes[0].plot(med.index, med["coef_rmse"], label=label, **style)
             if med["coef_coverage_95"].notna().any():
@@ -698,9 +701,11 @@ run(s) listed under *Runs*.
 `Lasso(alpha=0.1)`, `LassoCV` (5-fold), `BayesianRidge`, `ARDRegression`, all
 with default settings otherwise. skbayes: `BayesianLinearRegression` (normal
 prior N(0, 10²), full-covariance Gaussian guide) and `HorseshoeRegression`
-(noise scale as a point estimate, rank-1 low-rank guide), each with SVI and with
-NUTS (one chain; the horseshoe's NUTS first fits SVI for the noise scale). NUTS
-fits that run past the NUTS time limit are killed and reported as timeouts;
+(noise scale as a point estimate, rank-1 low-rank guide), each with SVI, with
+NUTS (one chain; the horseshoe's NUTS first fits SVI for the noise scale) and
+with the Gibbs sampler (one chain; the horseshoe's point noise scale by
+stochastic EM during warm-up). MCMC fits that run past the MCMC time limit are
+killed and reported as timeouts;
 once a method times out at (d, n), it is not run at the cell's other seeds nor
 at cells with d' ≥ d and d'/n' ≥ d/n of the same sparsity (counted as
 timeouts too).
@@ -900,7 +905,7 @@ def _horseshoe_findings(part, pivot) -> list[str]:
             f"It is more than 10% worse than the best method in "
             f"{_count(len(loses), 'cell')}: {detail}."
         )
-    for other in ("normal_svi", "lasso_cv", "ard", "horseshoe_nuts"):
+    for other in ("normal_svi", "lasso_cv", "ard", "horseshoe_nuts", "horseshoe_gibbs"):
         if other not in pivot.columns:
             continue
         both = pivot[["horseshoe_svi", other]].dropna()
@@ -943,7 +948,7 @@ def _time_findings(part) -> list[str]:
                     f"Horseshoe (SVI) takes {ratio:.3g} times as long as "
                     f"{METHODS[other].label} (median over cells)."
                 )
-    for method in ("normal_nuts", "horseshoe_nuts"):
+    for method in ("normal_nuts", "horseshoe_nuts", "normal_gibbs", "horseshoe_gibbs"):
         rows = part[part["method"] == method]
         if len(rows):
             done = rows[rows["n_ok"] > 0]
@@ -1248,11 +1253,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--n", type=int, nargs="+", help="training set sizes [50 100 200 1000]")
     add("--seeds", type=int, help="data seeds per cell [5]")
     add("--n-test", type=int, help="test rows per data set [1000]")
-    add("--time-limit", type=float, help="seconds per NUTS fit [60]")
+    add("--time-limit", type=float, help="seconds per MCMC (NUTS, Gibbs) fit [60]")
     add("--fit-time-limit", type=float, help="seconds per other fit [600]")
     add("--num-samples", type=int, help="SVI posterior draws [1000]")
-    add("--nuts-samples", type=int, help="NUTS draws [1000]")
-    add("--nuts-warmup", type=int, help="NUTS warm-up iterations [500]")
+    add("--nuts-samples", type=int, help="NUTS and Gibbs draws [1000]")
+    add("--nuts-warmup", type=int, help="NUTS and Gibbs warm-up iterations [500]")
     add("--svi-steps", type=int, help="maximum SVI steps [estimator default]")
     add("--folds", type=int, help="cross-validation folds, real data [5]")
     add(
@@ -1357,7 +1362,7 @@ def resolve_config(args: argparse.Namespace) -> Config:
 def _section_settings(cfg: Config, section: str) -> dict:
     common = {
         "methods": ",".join(cfg.methods),
-        "NUTS time limit (s)": cfg.time_limit,
+        "MCMC time limit (s)": cfg.time_limit,
         "fit time limit (s)": cfg.fit_time_limit,
         "skbayes": asdict(cfg.settings),
     }

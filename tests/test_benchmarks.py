@@ -60,6 +60,8 @@ PROBABILISTIC = {
     "horseshoe_svi",
     "normal_nuts",
     "horseshoe_nuts",
+    "normal_gibbs",
+    "horseshoe_gibbs",
 }
 
 

@@ -121,6 +121,10 @@ def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
     again = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
     np.testing.assert_array_equal(first.coef_, again.coef_)
     assert {"tau", "lambda", "z", "noise_var"} <= set(first.posterior_samples_)
+    drawn = first.sample_posterior(50, random_state=0)
+    assert drawn["coef"].shape == (50, 3)
+    lower, upper = first.predict_interval(small_problem[0][:4], coverage=0.9).T
+    assert np.all(lower < first.predict(small_problem[0][:4])) and np.all(lower < upper)
     assert max(np.nanmax(v) for v in first.diagnostics_["r_hat"].values()) < 1.05
     sd = first.posterior_samples_["coef"].std(0)
     assert np.all(np.abs(first.coef_ - [1.5, -1.0, 0.0]) < 3 * sd)

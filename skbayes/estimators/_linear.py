@@ -401,7 +401,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         check_is_fitted(self)
         seed = make_seed(random_state)
         stored = self.posterior_samples_
-        if self.inference == "nuts":
+        if self.inference != "svi":  # MCMC: resample the stored draws
             total = len(stored["coef"])
             rng = np.random.default_rng(seed)
             index = rng.choice(total, num_samples, replace=num_samples > total)
