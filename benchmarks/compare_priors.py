@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -388,6 +389,13 @@ def _row(base: dict, outcome) -> dict:
     }
 
 
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically: runs merging into one folder never read half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    frame.to_csv(partial, index=False)
+    os.replace(partial, path)
+
+
 def _merge(path: Path, new: pd.DataFrame, keys: list[str], merge: bool) -> pd.DataFrame:
     """Replace the rows of ``new``'s keys in the CSV at ``path`` (``--merge``)."""
     if not merge or not path.exists() or new.empty:
@@ -415,9 +423,7 @@ def run_synthetic(cfg: Config, runner: CellRunner) -> pd.DataFrame:
                             _synthetic_cell(cfg, runner, timeouts, *cell, method)
                         )
                 # Rewrite after every cell, so an interrupted run keeps its rows.
-                _merge(path, pd.DataFrame(rows), keys, cfg.merge).to_csv(
-                    path, index=False
-                )
+                _write_csv(_merge(path, pd.DataFrame(rows), keys, cfg.merge), path)
     return pd.read_csv(path)
 
 
@@ -483,7 +489,7 @@ def run_real(cfg: Config, runner: CellRunner) -> pd.DataFrame:
                     f"{outcome.wall_time:.1f} s {outcome.error}"
                 )
                 rows.append(_row(base, outcome))
-        _merge(path, pd.DataFrame(rows), keys, cfg.merge).to_csv(path, index=False)
+        _write_csv(_merge(path, pd.DataFrame(rows), keys, cfg.merge), path)
     return pd.read_csv(path)
 
 
@@ -569,7 +575,9 @@ def _plain(obj):
 
 
 def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(_plain(data), indent=1, allow_nan=False) + "\n")
+    os.replace(partial, path)
 
 
 def write_medians(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
