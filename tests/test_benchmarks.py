@@ -52,17 +52,21 @@ REAL_COLUMNS = {
     "y_coverage_95",
     "fit_time",
 }
-# Methods with a predictive distribution and coefficient intervals.
-PROBABILISTIC = {
-    "bayesian_ridge",
-    "ard",
-    "normal_svi",
-    "horseshoe_svi",
-    "normal_nuts",
-    "horseshoe_nuts",
-    "normal_gibbs",
-    "horseshoe_gibbs",
-}
+
+
+@pytest.fixture(scope="module")
+def common():
+    """benchmarks/_common.py, imported as the scripts import it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCHMARKS))
+        import _common
+
+        yield _common
+
+
+def _probabilistic(common) -> set[str]:
+    """Methods with a predictive distribution and coefficient intervals."""
+    return {name for name, m in common.METHODS.items() if m.kind != "point"}
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +95,13 @@ def _assert_finite(frame, columns):
         assert np.isfinite(values).all(), (column, frame[["method", column]])
 
 
-def test_synthetic_results(quick_run):
+def test_synthetic_results(quick_run, common):
     frame = pd.read_csv(quick_run / "compare_priors.csv")
     assert SYNTHETIC_COLUMNS <= set(frame.columns)
     assert set(frame["sparsity"]) == {"half", "sparse10"}
     assert (frame["status"] == "ok").all(), frame[["method", "status", "error"]]
     _assert_finite(frame, ["coef_rmse", "test_rmse", "fit_time"])
-    probabilistic = frame[frame["method"].isin(PROBABILISTIC)]
+    probabilistic = frame[frame["method"].isin(_probabilistic(common))]
     assert len(probabilistic)
     _assert_finite(
         probabilistic, ["test_lpd", "coef_coverage_95", "coef_interval_width"]
@@ -112,12 +116,12 @@ def test_synthetic_results(quick_run):
         assert (quick_run / f"compare_priors_{sparsity}.png").stat().st_size > 0
 
 
-def test_real_data_results(quick_run):
+def test_real_data_results(quick_run, common):
     frame = pd.read_csv(quick_run / "compare_priors_real.csv")
     assert REAL_COLUMNS <= set(frame.columns)
     assert (frame["status"] == "ok").all(), frame[["method", "status", "error"]]
     _assert_finite(frame, ["test_rmse", "fit_time"])
-    probabilistic = frame[frame["method"].isin(PROBABILISTIC)]
+    probabilistic = frame[frame["method"].isin(_probabilistic(common))]
     _assert_finite(probabilistic, ["test_lpd", "y_coverage_90", "y_coverage_95"])
     # The diabetes target has a standard deviation of about 77.
     assert frame["test_rmse"].between(30, 100).all()
@@ -148,14 +152,6 @@ def test_docs_page(quick_run):
         assert heading in text
     # Missing values are shown as dashes, never as "nan".
     assert "| nan" not in text.lower()
-
-
-@pytest.fixture
-def common(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    import _common
-
-    return _common
 
 
 def test_cell_runner_reports_ok_error_and_timeout(common):
