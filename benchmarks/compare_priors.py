@@ -1213,6 +1213,11 @@ def write_docs(out: Path, docs_path: Path, figures: Path | None = None) -> None:
     if grid:
         parts += ["## Choosing the prior with GridSearchCV", ""]
         parts += [gridsearch_section(grid)]
+    speed = _load_json(out / "speed.json")
+    if speed:
+        from speed import speed_markdown  # imports torch and skbayes
+
+        parts += [speed_markdown(speed)]
     docs_path.parent.mkdir(parents=True, exist_ok=True)
     docs_path.write_text("\n".join(parts).rstrip() + "\n")
     _log(f"wrote {docs_path}")

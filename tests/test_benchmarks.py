@@ -190,3 +190,32 @@ def test_coef_intervals_of_ard_cover_pruned_features(common):
     assert lower.shape == upper.shape == (8,)
     cover, width = common.interval_metrics(coef, lower, upper)
     assert 0.5 <= cover <= 1 and width > 0
+
+
+@pytest.mark.slow
+def test_speed_quick_run_and_its_docs_section(tmp_path, common):
+    out = tmp_path / "speed.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "speed.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    results = json.loads(out.read_text())
+    assert results["step"]["skbayes_ms"] > 0
+    quality = results["quality"]["median"]
+    assert quality["skbayes_rmse"] < 0.2 and quality["gibbs_rmse"] < 0.3
+    for row in results["nuts"].values():
+        assert row["gibbs_status"] == "ok" and row["gibbs_min_ess_per_s"] > 0
+        assert row["skbayes_status"] in {"ok", "timeout"}
+    assert results["bign"]["max_abs_coef_error"] < 0.1
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCHMARKS))
+        from speed import speed_markdown
+
+    text = speed_markdown(results)
+    assert "### Time to quality" in text and "| nan" not in text.lower()
