@@ -1,6 +1,6 @@
 """Run-time isolation: devices, random seeds, threads and Pyro's param store.
 
-Every fit, predict and draw in skbayes runs inside :func:`isolated_run`, so
+Every fit, predict and draw in skbayes runs inside ``isolated_run``, so
 that an estimator never reads or leaves behind global state: the caller's torch
 RNG, Pyro's global parameter store and torch's thread count are as they were
 afterwards, and two estimators in one process cannot see each other's
@@ -26,7 +26,7 @@ SMALL_PROBLEM_SIZE = 1_000_000
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """Turn a ``device`` parameter into a :class:`torch.device`.
+    """Turn a ``device`` parameter into a ``torch.device``.
 
     Parameters
     ----------

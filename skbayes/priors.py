@@ -19,7 +19,7 @@ methods:
     worth reporting.
 
 A new prior therefore needs only these two methods, an ``init_values`` hint,
-and an entry in :data:`COEF_PRIORS`.
+and an entry in ``COEF_PRIORS``.
 """
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ class Horseshoe(_HorseshoeFamily):
     Notes
     -----
     Why both parameterisations exist, and which inference uses which, is
-    explained in :class:`_HorseshoeFamily`: in short, the non-centred form
+    explained in ``_HorseshoeFamily``: in short, the non-centred form
     removes the funnel that makes NUTS diverge, and the centred form lets a
     Gaussian guide fit coefficients that the data determine well.
 
@@ -387,7 +387,7 @@ class RegularizedHorseshoe(_HorseshoeFamily):
     slab_df : float, default=4.0
         Degrees of freedom of the slab.
     centered : bool or None, default=None
-        Parameterisation, as for :class:`Horseshoe`.
+        Parameterisation, as for ``Horseshoe``.
 
     Notes
     -----
@@ -487,7 +487,7 @@ COEF_PRIORS: dict[str, type[CoefPrior]] = {
     "regularized_horseshoe": RegularizedHorseshoe,
 }
 
-#: String aliases accepted by :class:`~skbayes.BetaBernoulliEstimator`.
+#: String aliases accepted by ``BetaBernoulliEstimator``.
 BETA_PRIORS: dict[str, Beta] = {
     "uniform": Beta(1.0, 1.0),
     "jeffreys": Beta(0.5, 0.5),

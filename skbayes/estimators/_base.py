@@ -27,7 +27,7 @@ SAMPLER_NAMES = {"nuts": "NUTS", "gibbs": "Gibbs"}
 class BayesianEstimator(BaseEstimator):
     """Base class of skbayes estimators.
 
-    Subclasses extend :attr:`_parameter_constraints` and implement ``fit``.
+    Subclasses extend ``_parameter_constraints`` and implement ``fit``.
     This class provides device resolution, seeding, the isolated run of an
     inference engine, NUTS diagnostics and pickling. Fitted torch state is
     kept on the CPU, so predictions and pickles never need the fit's device.

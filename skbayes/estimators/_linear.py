@@ -310,7 +310,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         X : array-like of shape (n_samples, n_features)
         return_std : bool, default=False
             Also return the predictive standard deviation, which includes the
-            noise, as in :class:`sklearn.linear_model.BayesianRidge`.
+            noise, as in ``sklearn.linear_model.BayesianRidge``.
 
         Returns
         -------
@@ -428,7 +428,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
 def _parameterized_for(prior: CoefPrior, inference: str) -> CoefPrior:
     """Resolve ``centered=None``: centred for SVI, non-centred for NUTS.
 
-    See :class:`skbayes.priors._HorseshoeFamily` for the measurements behind
+    See ``skbayes.priors._HorseshoeFamily`` for the measurements behind
     this choice.
     """
     if getattr(prior, "centered", False) is not None:
@@ -490,7 +490,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
     prior : str or CoefPrior, default="normal"
         ``"normal"``, ``"laplace"``, ``"student_t"``, ``"horseshoe"``,
         ``"regularized_horseshoe"``, or a prior object from
-        :mod:`skbayes.priors` (whose parameters ``GridSearchCV`` can tune as
+        ``skbayes.priors`` (whose parameters ``GridSearchCV`` can tune as
         ``prior__scale`` and so on).
 """
         + _COMMON_DOC.format(
@@ -577,7 +577,7 @@ class HorseshoeRegression(_BayesianLinearBase):
     global_scale : float, default=1.0
         Scale of the half-Cauchy prior on the global shrinkage ``tau``.
     regularized : bool, default=False
-        Use :class:`~skbayes.priors.RegularizedHorseshoe`.
+        Use ``RegularizedHorseshoe``.
     expected_nonzero : float or None, default=None
         Regularised only: a guess at the number of non-zero coefficients,
         which sets the global scale (and overrides ``global_scale``).

@@ -29,7 +29,7 @@ def constrain(
 
 
 def unconstrain(values: dict[str, torch.Tensor], sites: dict) -> dict:
-    """Inverse of :func:`constrain` (without the Jacobian)."""
+    """Inverse of ``constrain`` (without the Jacobian)."""
     return {name: biject_to(sites[name].support).inv(v) for name, v in values.items()}
 
 

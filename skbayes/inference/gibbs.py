@@ -1,6 +1,6 @@
 """Gibbs samplers for the linear model with a Normal or horseshoe prior.
 
-The model is skbayes' :class:`~skbayes.models.LinearRegressionModel` on
+The model is skbayes' ``LinearRegressionModel`` on
 centred data ``(Xc, yc)``::
 
     yc ~ Normal(Xc @ coef, sigma**2 I)        [times sigma if fit_intercept]
@@ -37,7 +37,7 @@ a small cost per sweep:
   ``tau | coef`` mixes slowly when ``d`` is large: ``coef`` pins ``tau``
   down to a relative width of about ``1/sqrt(d)``.
 
-All random numbers come from one :class:`torch.Generator`; the global torch
+All random numbers come from one ``torch.Generator``; the global torch
 and numpy generators are never read or advanced. Chains run together as a
 batch, so a GPU sees one batched factorisation per sweep, not one per chain.
 
@@ -95,7 +95,7 @@ _LOG_BOUND = (0.5 * math.log(_SCALE2_MAX), math.log(_SCALE2_MAX))
 
 @dataclass(frozen=True)
 class GibbsResult:
-    """What a run of :func:`run_gibbs` produced.
+    """What a run of ``run_gibbs`` produced.
 
     Attributes
     ----------
@@ -104,7 +104,7 @@ class GibbsResult:
         on the device of ``Xc``. Always ``"coef"`` (d,); ``"noise_var"`` when
         ``noise="inverse_gamma"``; for the horseshoe also ``"tau"``,
         ``"lambda"`` (d,) and ``"z" = coef / (tau * lambda)`` (d,), the
-        non-centred sites of :class:`~skbayes.priors.Horseshoe`.
+        non-centred sites of ``Horseshoe``.
     noise_scale : float or None
         The noise scale the chains were run with when it was not sampled: the
         given float, or the empirical-Bayes estimate for ``noise="point"``.
@@ -213,7 +213,7 @@ def sample_bhattacharya(
     generator: torch.Generator,
     chol: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The same draw as :func:`sample_rue` in O(n**2 d) (Bhattacharya et al. 2016).
+    """The same draw as ``sample_rue`` in O(n**2 d) (Bhattacharya et al. 2016).
 
     Parameters
     ----------
@@ -221,7 +221,7 @@ def sample_bhattacharya(
     y : Tensor of shape (n,)
     scale : Tensor of shape (..., d)
         Prior standard deviations of the coefficients, batched as in
-        :func:`sample_rue`.
+        ``sample_rue``.
     noise_var : Tensor of shape (...)
     generator : torch.Generator
     chol : Tensor of shape (..., n, n), optional
@@ -240,7 +240,7 @@ def sample_bhattacharya(
     ``u ~ N(0, D)``, ``delta ~ N(0, I_n)``, ``v = Phi u + delta``,
     ``w = (Phi D Phi' + I_n)^{-1} (alpha - v)``, ``theta = u + D Phi' w``.
     In ``z`` coordinates the prior is ``D = I``, and ``Phi = X S / sigma``,
-    ``alpha = y / sigma`` give the conditional of :func:`sample_rue`. Only an
+    ``alpha = y / sigma`` give the conditional of ``sample_rue``. Only an
     ``n x n`` system is solved.
     """
     n, d = X.shape
@@ -509,7 +509,7 @@ def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
     Parameters
     ----------
     prior : CoefPrior or str
-        A prior object or an alias from :data:`skbayes.priors.COEF_PRIORS`.
+        A prior object or an alias from ``skbayes.priors.COEF_PRIORS``.
 
     Returns
     -------
@@ -638,9 +638,9 @@ def run_gibbs(
     * with ``tau_update`` ``"blocked"`` or ``"both"``: random-walk Metropolis
       steps on ``log tau`` and then (when sampled) ``log sigma**2`` under
       ``p(tau, sigma**2 | lambda, y)``, ``coef`` integrated out (see
-      :class:`_CollapsedHorseshoe`; step sizes are tuned during warm-up
+      ``_CollapsedHorseshoe``; step sizes are tuned during warm-up
       only);
-    * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see :func:`sample_rue`;
+    * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see ``sample_rue``;
     * when sampled, ``sigma**2 | coef, y ~ IG(shape + dof/2, rate +
       RSS/2)`` with ``dof = n - 1`` if ``fit_intercept`` else ``n``;
     * ``nu_j | lambda_j ~ IG(1, 1 + 1/lambda_j**2)``;

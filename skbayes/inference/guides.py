@@ -139,7 +139,7 @@ def build_guide(
     Parameters
     ----------
     guide : str, autoguide class, callable or None
-        A name from :data:`GUIDES`, an ``AutoGuide`` subclass, or a factory
+        A name from ``GUIDES``, an ``AutoGuide`` subclass, or a factory
         ``model -> guide``. ``None`` calls ``default(model)``.
     model : callable
         The Pyro model.

@@ -18,7 +18,7 @@ from ._latent import constrain, unconstrain
 
 @dataclass(frozen=True)
 class MCMCResult:
-    """What a run of :func:`run_nuts` produced.
+    """What a run of ``run_nuts`` produced.
 
     Attributes
     ----------
@@ -73,7 +73,7 @@ def run_nuts(
     init_jitter: float = 0.1,
     verbose: bool = False,
 ) -> MCMCResult:
-    """Sample a :class:`~skbayes.models.BayesianModule`'s posterior with NUTS.
+    """Sample a ``BayesianModule``'s posterior with NUTS.
 
     The potential energy is the model's ``log_joint`` in the unconstrained
     space, evaluated directly rather than by tracing the Pyro model.

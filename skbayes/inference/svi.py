@@ -10,10 +10,10 @@ Two loss paths share one optimisation loop:
   ``AutoNormal``, ``AutoDelta`` and user factories.
 
 Convergence is judged on the loss averaged over windows of
-:data:`WINDOW` steps, as sklearn's MLP and SGD judge it per epoch: when
+``WINDOW`` steps, as sklearn's MLP and SGD judge it per epoch: when
 ``n_iter_no_change`` windows in a row fail to improve the best average by a
-relative ``tol``, the learning rate is divided by :data:`LR_DECAY`, and after
-:data:`MAX_LR_DECAYS` such cuts the run stops as converged.
+relative ``tol``, the learning rate is divided by ``LR_DECAY``, and after
+``MAX_LR_DECAYS`` such cuts the run stops as converged.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class DivergenceError(RuntimeError):
 
 @dataclass(frozen=True)
 class SVIResult:
-    """What a run of :func:`run_svi` produced.
+    """What a run of ``run_svi`` produced.
 
     Attributes
     ----------
@@ -243,7 +243,7 @@ def run_svi(
     """Fit ``guide`` (and any parameters of ``model``) by maximising the ELBO.
 
     Must run inside a Pyro parameter-store scope (see
-    :func:`skbayes._runtime.isolated_run`); all state it creates lives there
+    ``skbayes._runtime.isolated_run``); all state it creates lives there
     and in the modules passed in.
 
     Parameters

@@ -11,11 +11,11 @@ from pyro.nn import PyroModule
 class BayesianModule(PyroModule):
     """A Pyro model whose log density can also be evaluated directly.
 
-    Subclasses declare their latent variables once, in :meth:`prior_sites`,
+    Subclasses declare their latent variables once, in ``prior_sites``,
     and their likelihood twice: as Pyro ``sample`` statements in
-    :meth:`observe` (the definition, used by autoguides, ``Trace_ELBO`` and
+    ``observe`` (the definition, used by autoguides, ``Trace_ELBO`` and
     any user guide) and as a plain torch expression in
-    :meth:`log_likelihood` (the fast path used for SVI with Gaussian guides
+    ``log_likelihood`` (the fast path used for SVI with Gaussian guides
     and for NUTS, which skips Pyro's tracing). The test suite checks that the
     two agree.
 
@@ -112,7 +112,7 @@ class BayesianModule(PyroModule):
     def log_joint(self, values: dict, *data, sites: dict | None = None) -> torch.Tensor:
         """``log p(values, data)``, equal to the trace's ``log_prob_sum``.
 
-        ``sites`` may pass in :meth:`prior_sites` built once, to save
+        ``sites`` may pass in ``prior_sites`` built once, to save
         rebuilding the distributions at every step of an optimiser.
         """
         return self.log_prior(values, sites) + self.log_likelihood(values, *data)
