@@ -140,12 +140,15 @@ def _numpyro_horseshoe(X, y, steps: int, lr: float, seed: int = 0):
     d = X.shape[1]
     Xj, yj = np.asarray(X), np.asarray(y)
 
+    # The tutorial's centred model: with the non-centred one (coef = tau *
+    # lambda * z) this recipe ends far from the truth (coefficient RMSE 3.6,
+    # coverage 0.51, measured), as skbayes' own SVI does.
     def model(X, y):
         tau = numpyro.sample("tau", ndist.HalfCauchy(1.0))
         lam = numpyro.sample("lambda", ndist.HalfCauchy(np.ones(d)).to_event(1))
-        z = numpyro.sample("z", ndist.Normal(np.zeros(d), 1.0).to_event(1))
+        beta = numpyro.sample("beta", ndist.Normal(0.0, tau * lam).to_event(1))
         sigma = numpyro.param("sigma", 1.0, constraint=ndist.constraints.positive)
-        numpyro.sample("y", ndist.Normal(X @ (tau * lam * z), sigma), obs=y)
+        numpyro.sample("y", ndist.Normal(X @ beta, sigma), obs=y)
 
     guide = AutoLowRankMultivariateNormal(model, rank=1)
     svi = SVI(model, guide, numpyro.optim.Adam(lr), Trace_ELBO())
@@ -156,12 +159,7 @@ def _numpyro_horseshoe(X, y, steps: int, lr: float, seed: int = 0):
     draws = guide.sample_posterior(
         jax.random.PRNGKey(1), result.params, sample_shape=(1000,)
     )
-    coef = (
-        np.asarray(draws["tau"])[:, None]
-        * np.asarray(draws["lambda"])
-        * np.asarray(draws["z"])
-    )
-    return seconds, coef
+    return seconds, np.asarray(draws["beta"])
 
 
 def section_step(quick: bool) -> dict:
@@ -226,7 +224,9 @@ def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
             gibbs_rmse=_rmse(gibbs.coef_, coef),
             gibbs_coverage=_coverage(gibbs.posterior_samples_["coef"], coef),
             gibbs_max_rhat=max(
-                float(np.nanmax(v)) for v in gibbs.diagnostics_["r_hat"].values()
+                float(np.max(v[np.isfinite(v)]))
+                for v in gibbs.diagnostics_["r_hat"].values()
+                if np.isfinite(v).any()
             ),
         )
         if _has_numpyro():
@@ -336,7 +336,7 @@ def section_nuts(quick: bool) -> dict:
     out = {}
     num_samples, num_warmup = (100, 100) if quick else (1000, 500)
     d, n = (10, 50) if quick else (100, 100)
-    time_limit = 20.0 if quick else 600.0
+    time_limit = 20.0 if quick else 300.0
     X, y, _ = make_sparse_regression(n, d, random_state=0)
     Xc, yc = X - X.mean(0), y - y.mean()
     with CellRunner(snapshot=False) as runner:
