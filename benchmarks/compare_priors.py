@@ -191,7 +191,9 @@ def _nuts_diagnostics(est) -> dict:
     diag = getattr(est, "diagnostics_", None)
     if not diag:
         return {"nuts_divergences": np.nan, "nuts_max_rhat": np.nan}
-    worst = [float(np.nanmax(v)) for v in diag["r_hat"].values() if np.size(v)]
+    # A site held fixed (a point noise scale) has an all-NaN r_hat.
+    finite = [np.asarray(v)[np.isfinite(v)] for v in diag["r_hat"].values()]
+    worst = [float(v.max()) for v in finite if v.size]
     return {
         "nuts_divergences": diag["divergences"],
         "nuts_max_rhat": max(worst) if worst else np.nan,
