@@ -526,7 +526,7 @@ def speed_markdown(results: dict) -> str:
             [
                 r["seed"],
                 r["skbayes_s"],
-                r["skbayes_steps"],
+                str(int(r["skbayes_steps"])),  # fmt would write 2.95e+03
                 r["skbayes_rmse"],
                 r["skbayes_coverage"],
                 r.get("gibbs_s"),
