@@ -173,7 +173,7 @@ def section_step(quick: bool) -> dict:
     X, y, _ = make_sparse_regression(100, 100, random_state=0)
     Xt = torch.as_tensor(X - X.mean(0))
     yt = torch.as_tensor(y - y.mean())
-    steps = 200 if quick else 2000
+    steps = 100 if quick else 2000
     with _one_thread():
         timings = {
             "skbayes_ms": [_skbayes_step(X, y, steps) * 1e3 for _ in range(3)],
@@ -205,13 +205,16 @@ def section_step(quick: bool) -> dict:
 # -- time to quality ------------------------------------------------------------
 def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
     seeds = [0] if quick else [0, 1, 2, 3, 4]
+    # --quick only checks that the section runs: capped SVI, short chains.
+    svi_cap = {"num_steps": 600} if quick else {}
+    chains = {"num_samples": 300, "num_warmup": 200} if quick else {}
     rows = []
     for seed in seeds:
         X, y, coef = make_sparse_regression(100, 100, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            est = HorseshoeRegression(random_state=seed).fit(X, y)
+            est = HorseshoeRegression(random_state=seed, **svi_cap).fit(X, y)
             seconds = time.perf_counter() - start
         row = {
             "seed": seed,
@@ -226,7 +229,7 @@ def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
             warnings.simplefilter("ignore")
             start = time.perf_counter()
             gibbs = HorseshoeRegression(
-                inference="gibbs", num_chains=2, random_state=seed
+                inference="gibbs", num_chains=2, random_state=seed, **chains
             ).fit(X, y)
             seconds = time.perf_counter() - start
         row.update(
@@ -346,7 +349,7 @@ def section_nuts(quick: bool) -> dict:
     out = {}
     num_samples, num_warmup = (100, 100) if quick else (1000, 500)
     d, n = (10, 50) if quick else (100, 100)
-    time_limit = 20.0 if quick else 300.0
+    time_limit = 10.0 if quick else 300.0
     X, y, _ = make_sparse_regression(n, d, random_state=0)
     Xc, yc = X - X.mean(0), y - y.mean()
     with CellRunner(snapshot=False) as runner:
@@ -413,7 +416,7 @@ print(json.dumps({
 
 
 def section_bign(quick: bool) -> dict:
-    n = 50_000 if quick else 1_000_000
+    n = 20_000 if quick else 1_000_000
     result = subprocess.run(
         [sys.executable, "-c", _BIG_N_CHILD, str(n), "100", "2048"],
         check=True,
