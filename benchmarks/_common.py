@@ -270,6 +270,16 @@ def predictive_lpd(est, kind: str, X, y) -> float:
     return float("nan")
 
 
+def max_rhat(diagnostics: dict) -> float:
+    """Largest finite ``r_hat`` over every site of ``diagnostics_``, or NaN.
+
+    A site held fixed (a point noise scale) has an all-NaN ``r_hat``.
+    """
+    finite = [np.asarray(v)[np.isfinite(v)] for v in diagnostics["r_hat"].values()]
+    worst = [float(v.max()) for v in finite if v.size]
+    return max(worst) if worst else float("nan")
+
+
 def fit_timed(est, X, y) -> float:
     """Fit ``est`` and return the wall time in seconds."""
     start = time.perf_counter()

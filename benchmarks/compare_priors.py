@@ -61,6 +61,7 @@ from _common import (
     machine_info,
     make_estimator,
     markdown_table,
+    max_rhat,
     parse_methods,
     predictive_lpd,
     rmse,
@@ -191,13 +192,7 @@ def _nuts_diagnostics(est) -> dict:
     diag = getattr(est, "diagnostics_", None)
     if not diag:
         return {"nuts_divergences": np.nan, "nuts_max_rhat": np.nan}
-    # A site held fixed (a point noise scale) has an all-NaN r_hat.
-    finite = [np.asarray(v)[np.isfinite(v)] for v in diag["r_hat"].values()]
-    worst = [float(v.max()) for v in finite if v.size]
-    return {
-        "nuts_divergences": diag["divergences"],
-        "nuts_max_rhat": max(worst) if worst else np.nan,
-    }
+    return {"nuts_divergences": diag["divergences"], "nuts_max_rhat": max_rhat(diag)}
 
 
 def _n_iter(est) -> float:

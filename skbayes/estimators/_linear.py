@@ -216,7 +216,9 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
                     model.prior_sites(), self.num_samples, data
                 )
             elif self.inference == "gibbs":
-                model, latent = self._run_gibbs(model, make_model, data, seed, noise0)
+                model, latent = self._run_gibbs(
+                    model, make_model, data, seed, noise0, noise_prior
+                )
             else:
                 if self.noise == "point":
                     # Empirical Bayes: sample with the SVI estimate of sigma.
@@ -254,13 +256,13 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             self.noise_scale_ = float(draws["noise_scale"].mean())
         return self
 
-    def _run_gibbs(self, model, make_model, data, seed, noise0):
+    def _run_gibbs(self, model, make_model, data, seed, noise0, noise_prior):
         """Gibbs draws of the model's latent sites, shape (chains, draws, ...)."""
         result = run_gibbs(
             *data,
             prior=model.prior,
             noise=self.noise,
-            noise_prior=self._check_noise_prior(),
+            noise_prior=noise_prior,
             fit_intercept=self.fit_intercept,
             num_samples=self.num_samples,
             num_warmup=self.num_warmup,
