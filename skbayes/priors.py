@@ -63,6 +63,34 @@ def _const(value, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=like.dtype, device=like.device)
 
 
+_LOG_2_OVER_PI = math.log(2 / math.pi)
+
+
+class _HalfCauchy(dist.HalfCauchy):
+    """``HalfCauchy`` whose log density is one closed-form expression.
+
+    torch builds it as a transformed Cauchy, and evaluating that chain costs
+    more than the rest of the horseshoe's prior in an SVI step at d = 100.
+    Sampling, support and everything else are the parent's.
+
+    Examples
+    --------
+    >>> import pyro.distributions as dist
+    >>> import torch
+    >>> x = torch.tensor([0.1, 1.0, 30.0], dtype=torch.float64)
+    >>> scale = torch.tensor(2.0, dtype=torch.float64)
+    >>> fast = _HalfCauchy(scale).log_prob(x)
+    >>> torch.allclose(fast, dist.HalfCauchy(scale).log_prob(x))
+    True
+    """
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        scale = self.scale
+        return _LOG_2_OVER_PI - scale.log() - (value / scale).square().log1p()
+
+
 class Beta(_Prior):
     """Beta(alpha, beta) prior on a Bernoulli probability.
 
@@ -353,8 +381,8 @@ class Horseshoe(_HorseshoeFamily):
     def _scale_sites(self, n_features, like):
         one = torch.ones(n_features, dtype=like.dtype, device=like.device)
         return {
-            "tau": dist.HalfCauchy(_const(self.global_scale, like)),
-            "lambda": dist.HalfCauchy(one).to_event(1),
+            "tau": _HalfCauchy(_const(self.global_scale, like)),
+            "lambda": _HalfCauchy(one).to_event(1),
         }
 
     def _scale(self, values, noise_scale, n_samples):
@@ -452,8 +480,8 @@ class RegularizedHorseshoe(_HorseshoeFamily):
         one = torch.ones(n_features, dtype=like.dtype, device=like.device)
         half_df = _const(self.slab_df / 2.0, like)
         return {
-            "tau_unit": dist.HalfCauchy(_const(1.0, like)),
-            "lambda": dist.HalfCauchy(one).to_event(1),
+            "tau_unit": _HalfCauchy(_const(1.0, like)),
+            "lambda": _HalfCauchy(one).to_event(1),
             "slab_var": dist.InverseGamma(
                 half_df, half_df * _const(self.slab_scale, like) ** 2
             ),

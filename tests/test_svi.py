@@ -8,10 +8,20 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pyro.infer.autoguide import (
+    AutoDiagonalNormal,
+    AutoLowRankMultivariateNormal,
+    AutoMultivariateNormal,
+    AutoNormal,
+)
 
 from skbayes import BayesianLinearRegression
+from skbayes._runtime import isolated_run
 from skbayes.datasets import make_sparse_regression
-from skbayes.inference.svi import rsample_gaussian
+from skbayes.inference._gaussian import autoguide_sampler, rsample_gaussian
+from skbayes.inference._latent import constrain, unconstrain
+from skbayes.models import LinearRegressionModel
+from skbayes.priors import Horseshoe, _HalfCauchy
 
 
 @settings(max_examples=25, deadline=None)
@@ -60,3 +70,71 @@ def test_intercept_is_exact_given_the_coefficients():
     model = BayesianLinearRegression(num_steps=300, random_state=0).fit(X + 3.0, y)
     expected = y.mean() - (X + 3.0).mean(0) @ model.coef_
     assert model.intercept_ == pytest.approx(expected, abs=1e-9)
+
+
+GAUSSIAN_AUTOGUIDES = {
+    "diagonal": AutoDiagonalNormal,
+    "mvn": AutoMultivariateNormal,
+    "lowrank": AutoLowRankMultivariateNormal,
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.sampled_from(sorted(GAUSSIAN_AUTOGUIDES)),
+    st.integers(1, 6),
+    st.integers(0, 10_000),
+    st.sampled_from(["inverse_gamma", "point"]),
+)
+def test_autoguide_sampler_density_equals_pyro_posterior(name, d, seed, noise):
+    # The fast sampler reads the guide's leaves directly; its draws and
+    # density must be those of the guide's own posterior, with the Jacobian
+    # of the constraint maps, after the parameters have moved away from
+    # their (structured) start.
+    prior = Horseshoe(centered=True)
+    model = LinearRegressionModel(prior, n_features=d, n_samples=5, noise=noise)
+    X = torch.randn(5, d, dtype=torch.float64)
+    y = torch.randn(5, dtype=torch.float64)
+    sites = model.prior_sites()
+    with isolated_run(seed=seed, device=torch.device("cpu")):
+        guide = GAUSSIAN_AUTOGUIDES[name](model)
+        guide(X, y)
+        with torch.no_grad():
+            for param in guide.parameters():
+                param.add_(0.3 * torch.randn_like(param))
+        sample = autoguide_sampler(guide, sites, (X, y))
+        values, log_q = sample(3)
+        posterior = guide.get_posterior()
+        unconstrained = unconstrain(values, sites)
+        latent = torch.cat([unconstrained[k].reshape(3, -1) for k in values], -1)
+        _, log_det = constrain(unconstrained, sites)
+        expected = posterior.log_prob(latent) - log_det
+    assert list(values) == list(sites)
+    np.testing.assert_allclose(log_q.detach(), expected.detach(), rtol=1e-8)
+
+
+def test_autoguide_sampler_declines_guides_it_does_not_know():
+    model = LinearRegressionModel(Horseshoe(centered=True), n_features=2, n_samples=3)
+    X, y = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+
+    class Wider(AutoDiagonalNormal):
+        def get_posterior(self, *args, **kwargs):
+            return dist.Normal(self.loc, 2 * self.scale).to_event(1)
+
+    with isolated_run(seed=0, device=torch.device("cpu")):
+        for guide in (AutoNormal(model), Wider(model)):
+            guide(X, y)
+            assert autoguide_sampler(guide, model.prior_sites(), (X, y)) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(1e-3, 1e3),
+    st.lists(st.floats(1e-6, 1e6), min_size=1, max_size=5),
+)
+def test_closed_form_half_cauchy_matches_torch(scale, values):
+    scale = torch.tensor(scale, dtype=torch.float64)
+    x = torch.tensor(values, dtype=torch.float64)
+    np.testing.assert_allclose(
+        _HalfCauchy(scale).log_prob(x), dist.HalfCauchy(scale).log_prob(x), rtol=1e-10
+    )

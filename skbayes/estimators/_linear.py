@@ -55,8 +55,9 @@ _COMMON_DOC = """
     tol : float, default=1e-4
         Relative improvement of the smoothed loss that counts as progress.
         ``0`` disables early stopping.
-    n_iter_no_change : int, default=5
-        Windows of 50 steps without progress before the learning rate is cut.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Windows of 50 steps without progress before the learning rate is cut
+        (and, after three cuts, before SVI stops).
     num_particles : int, default={num_particles}
         Monte Carlo samples per ELBO estimate.
     batch_size : int or None, default=None
@@ -496,7 +497,11 @@ class BayesianLinearRegression(_BayesianLinearBase):
         ``prior__scale`` and so on).
 """
         + _COMMON_DOC.format(
-            guide="mvn", noise="inverse_gamma", learning_rate=0.05, num_particles=1
+            guide="mvn",
+            noise="inverse_gamma",
+            learning_rate=0.05,
+            num_particles=1,
+            n_iter_no_change=5,
         )
         + """
     Examples
@@ -589,7 +594,11 @@ class HorseshoeRegression(_BayesianLinearBase):
         Regularised only: degrees of freedom of the slab.
 """
         + _COMMON_DOC.format(
-            guide="lowrank", noise="point", learning_rate=0.05, num_particles=4
+            guide="lowrank",
+            noise="point",
+            learning_rate=0.05,
+            num_particles=4,
+            n_iter_no_change=3,
         )
         + """
     noise_scale_ : float
@@ -633,7 +642,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         num_steps: int = 10000,
         learning_rate: float = 0.05,
         tol: float = 1e-4,
-        n_iter_no_change: int = 5,
+        n_iter_no_change: int = 3,
         num_particles: int = 4,
         batch_size: int | None = None,
         num_samples: int = 1000,
