@@ -281,8 +281,9 @@ def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
 def _min_ess_per_s(draws_by_chain: np.ndarray, seconds: float) -> float:
     from pyro.ops.stats import effective_sample_size
 
+    # A copy: JAX hands out read-only arrays, which torch warns about.
     ess = effective_sample_size(
-        torch.as_tensor(draws_by_chain), chain_dim=0, sample_dim=1
+        torch.tensor(np.array(draws_by_chain)), chain_dim=0, sample_dim=1
     )
     return float(ess.min()) / seconds
 
