@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._runtime import isolated_run, resolve_device
 from ..inference import DivergenceError, build_guide, run_nuts, run_svi
 from ..inference._latent import constrain, split_latent
-from ..inference.guides import check_guide_spec
+from ..inference.guides import check_guide_spec, start_gaussian_guide
 from ..posterior import PosteriorSummary, mcmc_diagnostics, summarize
 
 R_HAT_LIMIT = 1.01
@@ -72,12 +72,25 @@ class BayesianEstimator(BaseEstimator):
 
     # -- engines ----------------------------------------------------------
     def _run_svi(
-        self, model, data, *, init_values=None, default_guide=None, batch_sampler=None
+        self,
+        model,
+        data,
+        *,
+        init_values=None,
+        start_covariance=None,
+        default_guide=None,
+        batch_sampler=None,
     ):
-        """Build a guide, fit it, and store ``guide_`` and the loss curve."""
+        """Build a guide, fit it, and store ``guide_`` and the loss curve.
+
+        ``start_covariance`` (site -> covariance block in the unconstrained
+        space) starts a full-rank or diagonal Gaussian guide there.
+        """
         guide = build_guide(
             self.guide, model, init_values=init_values, default=default_guide
         )
+        if start_covariance:
+            start_gaussian_guide(guide, data, start_covariance)
         result = run_svi(
             model,
             guide,

@@ -65,6 +65,7 @@ from typing import Literal
 import torch
 
 from ..priors import CoefPrior, Horseshoe, Normal
+from .conjugate import NormalMarginal
 
 __all__ = [
     "GIBBS_PRIORS",
@@ -392,39 +393,6 @@ def _metropolis(
 # -- Normal prior: sigma**2 with coef integrated out ------------------------------
 
 
-class _NormalMarginal:
-    """``log p(log sigma**2 | y)`` under a Normal prior, coef integrated out.
-
-    ``y ~ N(0, sigma**2 I + scale**2 X X')``; with the thin SVD ``X = U S V'``
-    (rank ``r``) its eigenvalues are ``sigma**2 + scale**2 s_i**2`` along
-    ``U``'s columns and ``sigma**2`` on the remaining ``n - r`` directions, so
-    one evaluation costs O(r). The flat-prior intercept adds ``log sigma``;
-    the ``InverseGamma(shape, rate)`` prior and the Jacobian of
-    ``sigma**2 = exp(u)`` are added when ``with_prior`` (for ML-II they are
-    left out).
-    """
-
-    def __init__(self, svals, uty, y, scale, fit_intercept, noise_prior):
-        n = len(y)
-        self.spread = (scale * svals) ** 2  # (r,)
-        self.uty2 = uty**2
-        self.rest = (y @ y - uty @ uty).clamp_min(0.0)
-        self.flat_dims = n - len(svals)
-        self.intercept = 0.5 if fit_intercept else 0.0
-        self.shape, self.rate = noise_prior
-
-    def __call__(self, u: torch.Tensor, with_prior: bool = True) -> torch.Tensor:
-        var = u.exp()
-        eig = var[..., None] + self.spread
-        quad = (self.uty2 / eig).sum(-1) + self.rest / var
-        logdet = eig.log().sum(-1) + self.flat_dims * u
-        out = -0.5 * (logdet + quad) + self.intercept * u
-        if with_prior:
-            # IG density in sigma**2, times d sigma**2 / du = sigma**2.
-            out = out - self.shape * u - self.rate / var
-        return out
-
-
 def _slice_step(
     log_density, x0: torch.Tensor, width: float, generator: torch.Generator
 ) -> torch.Tensor:
@@ -469,23 +437,6 @@ def _slice_step(
         lo = torch.where(~done & below, proposal, lo)
         hi = torch.where(~done & ~below, proposal, hi)
     return x
-
-
-def _ml2_noise_var(marginal: _NormalMarginal, var_y: float) -> float:
-    """Maximise the marginal likelihood of sigma**2 (empirical Bayes, ML-II)."""
-    from scipy.optimize import minimize_scalar
-
-    centre = math.log(var_y) if var_y > 0 else 0.0
-    grid = torch.linspace(centre - 35.0, centre + 5.0, 801, dtype=_DTYPE)
-    values = marginal(grid.to(marginal.spread.device), with_prior=False).cpu()
-    best = int(values.argmax())
-    lo, hi = float(grid[max(best - 1, 0)]), float(grid[min(best + 1, len(grid) - 1)])
-
-    def loss(u: float) -> float:
-        point = torch.tensor([u], dtype=_DTYPE, device=marginal.spread.device)
-        return -float(marginal(point, with_prior=False))
-
-    return math.exp(minimize_scalar(loss, bounds=(lo, hi), method="bounded").x)
 
 
 # -- the other conditionals ------------------------------------------------------
@@ -770,11 +721,12 @@ def run_gibbs(
         u, svals, vh = torch.linalg.svd(X, full_matrices=False)
         svd = (svals, u.T @ y, vh.T)
         scale = float(prior.scale)
-        marginal = _NormalMarginal(
-            svals, svd[1], y, scale, fit_intercept, (shape0, rate0)
+        marginal = NormalMarginal(
+            svals, svd[1], y @ y, len(y), scale, fit_intercept, (shape0, rate0)
         )
         if noise == "point":
-            noise_var = tensor(_ml2_noise_var(marginal, var_y)).expand(C).clone()
+            ml2 = marginal.mode(var_y, with_prior=False)
+            noise_var = tensor(ml2).expand(C).clone()
         # Slice width: about two posterior sds of log sigma**2 when the data
         # dominate; stepping out and shrinkage fix any mismatch.
         width, jumps = 2.0 * math.sqrt(2.0 / max(dof + 2.0 * shape0, 1.0)), 0.0

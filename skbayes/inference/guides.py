@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 
 import pyro
@@ -208,3 +209,79 @@ def _init_fn(init_values: dict | None):
     if not init_values:
         return init_to_median
     return init_to_value(values=init_values, fallback=init_to_median)
+
+
+def start_gaussian_guide(guide, data: tuple, covariance: dict) -> bool:
+    """Set a Gaussian autoguide's covariance blocks to a known start.
+
+    Parameters
+    ----------
+    guide : AutoGuide
+        A guide built by ``build_guide``; it is run once on ``data`` to create
+        its parameters if needed.
+    data : tuple
+        Arguments of the guide.
+    covariance : dict of str to Tensor
+        Covariance in the unconstrained space of some latent sites, a block
+        per site; the other sites keep their initial scale. A full-rank guide
+        takes the blocks as they are; a diagonal one takes each variable's
+        conditional variance ``1 / precision_jj``, the mean-field optimum for
+        a Gaussian target.
+
+    Returns
+    -------
+    bool
+        Whether the guide was one this applies to (``AutoMultivariateNormal``
+        or ``AutoDiagonalNormal``); other guides are left alone.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pyro.infer.autoguide import AutoMultivariateNormal
+    >>> from skbayes._runtime import isolated_run
+    >>> from skbayes.inference.guides import start_gaussian_guide
+    >>> from skbayes.models import LinearRegressionModel
+    >>> from skbayes.priors import Normal
+    >>> model = LinearRegressionModel(Normal(), n_features=2, n_samples=3, noise=1.0)
+    >>> X = torch.zeros(3, 2, dtype=torch.float64)
+    >>> y = torch.zeros(3, dtype=torch.float64)
+    >>> cov = torch.tensor([[1.0, 0.5], [0.5, 2.0]], dtype=torch.float64)
+    >>> with isolated_run(seed=0, device=torch.device("cpu")):
+    ...     guide = AutoMultivariateNormal(model)
+    ...     start_gaussian_guide(guide, (X, y), {"coef": cov})
+    ...     posterior = guide.get_posterior()
+    True
+    >>> posterior.covariance_matrix.tolist()
+    [[1.0, 0.5], [0.5, 2.0]]
+    """
+    from ._gaussian import _unconstrained_leaves
+
+    full = isinstance(guide, autoguide.AutoMultivariateNormal)
+    if not (full or isinstance(guide, autoguide.AutoDiagonalNormal)):
+        return False
+    guide(*data)
+    leaves = _unconstrained_leaves(guide, data)
+    if leaves is None:
+        return False
+    scale = leaves["scale"][1](leaves["scale"][0]).detach().clone()
+    chol = torch.diag(scale)
+    start = 0
+    for name, _ in guide.prototype_trace.iter_stochastic_nodes():
+        size = math.prod(guide._unconstrained_shapes[name])
+        block = slice(start, start + size)
+        start += size
+        if name not in covariance:
+            continue
+        cov = covariance[name].to(scale).reshape(size, size)
+        if full:
+            chol[block, block] = torch.linalg.cholesky(cov)
+        else:
+            chol[block, block] = torch.diag(torch.linalg.inv(cov).diagonal().rsqrt())
+    diag = chol.diagonal().clone()
+    with torch.no_grad():
+        leaf, transform = leaves["scale"]
+        leaf.copy_(transform.inv(diag))
+        if full:
+            leaf, transform = leaves["scale_tril"]
+            leaf.copy_(transform.inv(chol / diag.unsqueeze(-1)))
+    return True
