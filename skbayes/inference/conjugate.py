@@ -199,6 +199,10 @@ def normal_prior_start(
     >>> round(start.noise_var**0.5, 1)
     0.5
     """
+    # In float64 whatever the data: float32 eigenvalues of an ill-conditioned
+    # X'X carry noise far above the rank cut-off below.
+    dtype = gram.dtype
+    gram, xty, yty = (t.to(torch.float64) for t in (gram, xty, yty))
     d = gram.shape[0]
     evals, evecs = torch.linalg.eigh(gram)
     keep = evals > evals.max().clamp_min(0) * 1e-12
@@ -217,7 +221,9 @@ def normal_prior_start(
         lo, mid, hi = marginal(points, with_prior=with_prior).tolist()
         curvature = -(hi - 2 * mid + lo) / h**2
         sd = 1.0 / math.sqrt(curvature) if curvature > 0 else 1.0
-        noise_var = math.exp(u)
+        # The floor the Gibbs sampler also keeps: noise-free data (or d >= n
+        # with a point estimate) would otherwise send sigma**2 to zero.
+        noise_var = max(math.exp(u), 1e-12 * var_y)
     else:
         noise_var, sd = float(noise) ** 2, 0.0
     precision = gram / noise_var + torch.eye(
@@ -225,4 +231,5 @@ def normal_prior_start(
     ) / (scale**2)
     chol = torch.linalg.cholesky(precision)
     mean = torch.cholesky_solve((xty / noise_var).unsqueeze(-1), chol).squeeze(-1)
-    return NormalStart(noise_var, sd, mean, torch.cholesky_inverse(chol))
+    cov = torch.cholesky_inverse(chol)
+    return NormalStart(noise_var, sd, mean.to(dtype), cov.to(dtype))
