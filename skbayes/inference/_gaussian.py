@@ -170,7 +170,7 @@ def autoguide_sampler(guide, sites: dict, data: tuple) -> Callable | None:
     draw = _posterior_draws(guide)
     if draw is None:
         return None
-    params = _unconstrained_leaves(guide, data)
+    params = guide_leaves(guide, data)
     if params is None:
         return None
     layout = _latent_layout(guide, sites)
@@ -191,7 +191,7 @@ def autoguide_sampler(guide, sites: dict, data: tuple) -> Callable | None:
     return sample
 
 
-def _unconstrained_leaves(guide, data) -> dict | None:
+def guide_leaves(guide, data) -> dict | None:
     """Each guide parameter's optimised leaf tensor and its constraint map.
 
     None if some parameter cannot be rebuilt from its leaf.

@@ -14,6 +14,8 @@ from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 from pyro.nn import PyroModule, PyroParam
 from torch.distributions import constraints
 
+from ._gaussian import guide_leaves
+
 #: ``guide=`` names and the autoguides they stand for.
 GUIDES: dict[str, type[autoguide.AutoGuide]] = {
     "normal": autoguide.AutoNormal,
@@ -254,13 +256,11 @@ def start_gaussian_guide(guide, data: tuple, covariance: dict) -> bool:
     >>> posterior.covariance_matrix.tolist()
     [[1.0, 0.5], [0.5, 2.0]]
     """
-    from ._gaussian import _unconstrained_leaves
-
     full = isinstance(guide, autoguide.AutoMultivariateNormal)
     if not (full or isinstance(guide, autoguide.AutoDiagonalNormal)):
         return False
     guide(*data)
-    leaves = _unconstrained_leaves(guide, data)
+    leaves = guide_leaves(guide, data)
     if leaves is None:
         return False
     scale = leaves["scale"][1](leaves["scale"][0]).detach().clone()
