@@ -741,14 +741,17 @@ def _runs_section(meta: dict) -> str:
     """
     if not meta:
         return ""
-    invocations: dict[str, list[tuple[str, dict]]] = {}
+    # Keyed by start time and command: two runs started in the same second
+    # (one per core) are still two runs.
+    invocations: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for section, runs in meta.items():
         for run in [runs] if isinstance(runs, dict) else runs:
             started = run.get("started", run["machine"]["date"])
-            invocations.setdefault(started, []).append((section, run))
+            key = (started, run["command"])
+            invocations.setdefault(key, []).append((section, run))
     lines = ["## Runs", ""]
-    for started in sorted(invocations):
-        entries = invocations[started]
+    for started, _ in sorted(invocations):
+        entries = invocations[started, _]
         first = entries[0][1]
         mach = first["machine"]
         minutes = sum(run["wall_time_s"] for _, run in entries) / 60
