@@ -750,8 +750,8 @@ def _runs_section(meta: dict) -> str:
             key = (started, run["command"])
             invocations.setdefault(key, []).append((section, run))
     lines = ["## Runs", ""]
-    for started, _ in sorted(invocations):
-        entries = invocations[started, _]
+    for key in sorted(invocations):
+        started, entries = key[0], invocations[key]
         first = entries[0][1]
         mach = first["machine"]
         minutes = sum(run["wall_time_s"] for _, run in entries) / 60

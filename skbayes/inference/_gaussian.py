@@ -179,8 +179,8 @@ def autoguide_sampler(guide, sites: dict, data: tuple) -> Callable | None:
         constrained = {name: to(leaf) for name, (leaf, to) in params.items()}
         latent, log_q = draw(constrained, num_particles)
         values = {}
-        for name, (start, stop, shape, transform) in layout.items():
-            u = latent[..., start:stop].reshape(num_particles, *shape)
+        for name, (block, shape, transform) in layout.items():
+            u = latent[..., block].reshape(num_particles, *shape)
             value = transform(u)
             ladj = transform.log_abs_det_jacobian(u, value)
             # Change of variables: q's density over the constrained values.
@@ -212,16 +212,24 @@ def guide_leaves(guide, data) -> dict | None:
     return leaves
 
 
-def _latent_layout(guide, sites) -> dict:
-    """Where each site sits in the packed latent vector, and its transform.
+def latent_blocks(guide) -> dict[str, tuple[slice, tuple[int, ...]]]:
+    """Each site's slice of the packed latent vector, and its unconstrained shape.
 
     Mirrors ``AutoContinuous._unpack_latent`` for sites outside any plate,
     which is all skbayes' own models have.
     """
-    layout, start = {}, 0
+    blocks, start = {}, 0
     for name, _ in guide.prototype_trace.iter_stochastic_nodes():
         shape = tuple(guide._unconstrained_shapes[name])
         stop = start + math.prod(shape)
-        layout[name] = (start, stop, shape, biject_to(sites[name].support))
+        blocks[name] = (slice(start, stop), shape)
         start = stop
-    return layout
+    return blocks
+
+
+def _latent_layout(guide, sites) -> dict:
+    """``latent_blocks`` with each site's map to its support."""
+    return {
+        name: (block, shape, biject_to(sites[name].support))
+        for name, (block, shape) in latent_blocks(guide).items()
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 
 import pyro
@@ -14,7 +13,7 @@ from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 from pyro.nn import PyroModule, PyroParam
 from torch.distributions import constraints
 
-from ._gaussian import guide_leaves
+from ._gaussian import guide_leaves, latent_blocks
 
 #: ``guide=`` names and the autoguides they stand for.
 GUIDES: dict[str, type[autoguide.AutoGuide]] = {
@@ -265,13 +264,10 @@ def start_gaussian_guide(guide, data: tuple, covariance: dict) -> bool:
         return False
     scale = leaves["scale"][1](leaves["scale"][0]).detach().clone()
     chol = torch.diag(scale)
-    start = 0
-    for name, _ in guide.prototype_trace.iter_stochastic_nodes():
-        size = math.prod(guide._unconstrained_shapes[name])
-        block = slice(start, start + size)
-        start += size
+    for name, (block, _) in latent_blocks(guide).items():
         if name not in covariance:
             continue
+        size = block.stop - block.start
         cov = covariance[name].to(scale).reshape(size, size)
         if full:
             chol[block, block] = torch.linalg.cholesky(cov)
