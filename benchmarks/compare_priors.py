@@ -1218,6 +1218,11 @@ def write_docs(out: Path, docs_path: Path, figures: Path | None = None) -> None:
         from speed import speed_markdown  # imports torch and skbayes
 
         parts += [speed_markdown(speed)]
+    gpu = _load_json(out / "gpu.json")
+    if gpu:
+        from gpu import gpu_markdown
+
+        parts += [gpu_markdown(gpu)]
     docs_path.parent.mkdir(parents=True, exist_ok=True)
     docs_path.write_text("\n".join(parts).rstrip() + "\n")
     _log(f"wrote {docs_path}")

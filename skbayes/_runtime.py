@@ -9,6 +9,8 @@ parameters.
 
 from __future__ import annotations
 
+import io
+import pickle
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -200,3 +202,44 @@ def isolated_run(
         finally:
             if single_thread:
                 torch.set_num_threads(threads)
+
+
+def cpu_copy(obj):
+    """A deep copy of ``obj`` with every torch tensor in it on the CPU.
+
+    Fitted state must unpickle where there is no GPU, and torch refuses to
+    load a CUDA tensor there. Tensors hide in many places a ``.cpu()`` call
+    does not reach (the distributions and values of an autoguide's prototype
+    trace, the start values its ``init_loc_fn`` closes over), so the copy goes
+    through pickle and moves each tensor on the way. Tensors shared between
+    parts of ``obj`` stay shared in the copy.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes._runtime import cpu_copy
+    >>> shared = torch.ones(2)
+    >>> copy = cpu_copy({"a": shared, "b": [shared, 3]})
+    >>> copy["a"] is copy["b"][0], copy["a"] is shared, copy["a"].device.type
+    (True, False, 'cpu')
+    """
+    buffer = io.BytesIO()
+    _CpuPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    buffer.seek(0)
+    return pickle.load(buffer)
+
+
+class _CpuPickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor) and obj.device.type != "cpu":
+            moved = obj.detach().cpu()
+            if isinstance(obj, torch.nn.Parameter):
+                moved = torch.nn.Parameter(moved, requires_grad=obj.requires_grad)
+            # The pickler memoises ``obj``'s id against this reduction, so
+            # every other reference to it becomes the same CPU tensor.
+            return _same, (moved,)
+        return NotImplemented
+
+
+def _same(obj):
+    return obj

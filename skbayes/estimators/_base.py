@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime import isolated_run, resolve_device
+from .._runtime import cpu_copy, isolated_run, resolve_device
 from ..inference import DivergenceError, build_guide, run_nuts, run_svi
 from ..inference._latent import constrain, split_latent
 from ..inference.guides import check_guide_spec, start_gaussian_guide
@@ -147,6 +147,16 @@ class BayesianEstimator(BaseEstimator):
         )
         return result
 
+    def _keep_fitted_state(self, module, param_state: dict) -> None:
+        """Store the model, the guide and its parameters on the CPU, data-free.
+
+        Predictions and pickles then never need the device of the fit.
+        """
+        self.module_ = module.cpu()
+        if hasattr(self, "guide_"):
+            self.guide_ = stored_guide(self.guide_, self.module_)
+            self._param_state = cpu_copy(param_state)
+
     def _record_mcmc_diagnostics(self, draws_by_chain: dict, divergences=None) -> None:
         """Store n_eff, r_hat (and NUTS divergences); warn when they look bad.
 
@@ -275,3 +285,21 @@ def strip_data(guide) -> None:
         node = trace.nodes[name]
         if node["type"] in ("args", "return") or node.get("is_observed", False):
             trace.remove_node(name)
+
+
+def stored_guide(guide, module):
+    """The fitted guide as an estimator keeps it: no data, every tensor on the CPU.
+
+    ``module`` is the model, already on the CPU, that an autoguide refers to.
+    """
+    strip_data(guide)
+    if isinstance(guide, AutoGuide):
+        state = dict(guide.__dict__)
+        state["_model"] = None
+        state["master"] = None
+        guide = _rebuild_guide(type(guide), cpu_copy(state))
+        guide._model = (module,)
+        return guide
+    if isinstance(guide, torch.nn.Module):
+        return guide.cpu()
+    return guide

@@ -14,7 +14,7 @@ from .._runtime import make_seed
 from ..inference import BetaGuide
 from ..models import BetaBernoulliModel
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
-from ._base import BayesianEstimator, strip_data
+from ._base import BayesianEstimator
 
 
 class BetaBernoulliEstimator(BayesianEstimator):
@@ -213,12 +213,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
                 by_chain = result.samples["p"].cpu().numpy()
                 self._record_mcmc_diagnostics({"p": by_chain}, result.divergences)
                 draws = torch.as_tensor(by_chain.reshape(-1, k))
-        self.module_ = module.cpu()
-        if hasattr(self, "guide_"):
-            strip_data(self.guide_)
-            if isinstance(self.guide_, torch.nn.Module):
-                self.guide_ = self.guide_.cpu()
-            self._param_state = _to_cpu(state)
+        self._keep_fitted_state(module, state)
         self.posterior_samples_ = {"p": draws.cpu().numpy()}
         self._check_finite_draws(self.posterior_samples_, type(self).__name__)
         return self
@@ -326,10 +321,3 @@ class BetaBernoulliEstimator(BayesianEstimator):
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
-
-
-def _to_cpu(state: dict) -> dict:
-    return {
-        "params": {k: v.detach().cpu() for k, v in state["params"].items()},
-        "constraints": dict(state["constraints"]),
-    }

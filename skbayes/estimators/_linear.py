@@ -24,7 +24,7 @@ from ..priors import (
     RegularizedHorseshoe,
     resolve_coef_prior,
 )
-from ._base import BayesianEstimator, strip_data
+from ._base import BayesianEstimator
 
 # Rows per block when forming predictive draws, to bound memory at
 # PREDICT_BLOCK * num_samples floats.
@@ -259,15 +259,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
                 for k, v in draws.items()
             }
             self._record_mcmc_diagnostics(by_chain, divergences)
-        self.module_ = model.cpu()
-        if hasattr(self, "guide_"):
-            strip_data(self.guide_)
-            if isinstance(self.guide_, torch.nn.Module):
-                self.guide_ = self.guide_.cpu()
-            self._param_state = {
-                "params": {k: v.detach().cpu() for k, v in state["params"].items()},
-                "constraints": dict(state["constraints"]),
-            }
+        self._keep_fitted_state(model, state)
         self._x_mean, self._y_mean = x_mean, y_mean
         self.posterior_samples_ = draws
         self._check_finite_draws(draws, type(self).__name__)

@@ -115,7 +115,7 @@ class LinearRegressionModel(BayesianModule):
         self.fit_intercept = bool(fit_intercept)
         if noise == "point":
             self.noise_scale = PyroParam(
-                torch.tensor(float(init_noise_scale), dtype=self.anchor.dtype),
+                self.anchor.new_tensor(float(init_noise_scale)),
                 constraint=constraints.positive,
             )
 
@@ -169,7 +169,8 @@ class LinearRegressionModel(BayesianModule):
         mean, noise_scale = self._mean_and_scale(values, X)
         # Normal takes a standard deviation, not a variance: the tutorial's
         # Normal(X @ beta, sigma**2) silently squares the noise scale.
-        with pyro.plate("data", self.n_samples, subsample=torch.arange(len(y))):
+        rows = torch.arange(len(y), device=y.device)
+        with pyro.plate("data", self.n_samples, subsample=rows):
             pyro.sample("y", dist.Normal(mean, noise_scale), obs=y)
         if self.fit_intercept:
             pyro.factor("intercept_marginal", self._intercept_log_factor(noise_scale))
