@@ -11,7 +11,7 @@ from scipy.optimize import minimize_scalar
 
 from skbayes import BayesianLinearRegression
 from skbayes.datasets import make_sparse_regression
-from skbayes.inference.conjugate import normal_prior_start
+from skbayes.inference.conjugate import normal_prior_start, thin_svd_from_gram
 
 from .test_gibbs import _log_evidence, _normal_posterior_given_var
 
@@ -119,3 +119,28 @@ def test_point_noise_without_a_maximum_stops_at_the_floor():
     assert 1e-12 * var_y <= start.noise_var < 1e-6 * var_y
     assert torch.isfinite(start.coef_mean).all()
     assert torch.isfinite(start.coef_cov).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(4, 60),
+    d=st.integers(1, 8),
+    seed=st.integers(0, 2**16),
+    rank_deficient=st.booleans(),
+)
+def test_thin_svd_from_gram_matches_the_svd_of_x(n, d, seed, rank_deficient):
+    assume(n > d)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 10, size=d)
+    if rank_deficient and d > 1:
+        X[:, -1] = X[:, 0]  # one direction carries no information
+    y = rng.normal(size=n)
+    X_t, y_t = torch.as_tensor(X), torch.as_tensor(y)
+    svals, uty, v = thin_svd_from_gram(X_t.T @ X_t, X_t.T @ y_t)
+    expected = np.linalg.svd(X, compute_uv=False)
+    kept = expected[expected > expected[0] * 1e-6]
+    assert len(svals) == len(kept)
+    np.testing.assert_allclose(np.sort(svals.numpy()), np.sort(kept), rtol=1e-8)
+    # V diag(s) U'y = X'y and V'V = I, whatever the signs of V's columns.
+    np.testing.assert_allclose((v * svals) @ uty, X.T @ y, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(v.T @ v, np.eye(len(svals)), atol=1e-10)

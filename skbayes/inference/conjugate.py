@@ -144,6 +144,33 @@ class NormalStart:
     coef_cov: torch.Tensor
 
 
+def thin_svd_from_gram(
+    gram: torch.Tensor, xty: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(s, U'y, V)`` of ``X = U diag(s) V'`` from ``X'X`` and ``X'y`` alone.
+
+    For ``n >> d`` this avoids the SVD of X itself, whose ``U`` is as large as
+    X. Directions with ``s**2`` under ``1e-12`` of the largest carry no
+    information at this precision and are dropped, so ``V`` may have fewer
+    than d columns; a prior then acts alone on its complement.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.inference.conjugate import thin_svd_from_gram
+    >>> X = torch.tensor([[3.0, 0.0], [0.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    >>> y = torch.tensor([1.0, 5.0, 1.0], dtype=torch.float64)
+    >>> svals, uty, v = thin_svd_from_gram(X.T @ X, X.T @ y)
+    >>> svals.tolist(), uty.tolist(), v.abs().tolist()
+    ([2.0, 3.0], [1.0, 1.0], [[0.0, 1.0], [1.0, 0.0]])
+    """
+    evals, evecs = torch.linalg.eigh(gram)
+    keep = evals > evals.max().clamp_min(0) * 1e-12
+    svals = evals[keep].sqrt()
+    v = evecs[:, keep]
+    return svals, (v.T @ xty) / svals, v
+
+
 def normal_prior_start(
     gram: torch.Tensor,
     xty: torch.Tensor,
@@ -204,10 +231,7 @@ def normal_prior_start(
     dtype = gram.dtype
     gram, xty, yty = (t.to(torch.float64) for t in (gram, xty, yty))
     d = gram.shape[0]
-    evals, evecs = torch.linalg.eigh(gram)
-    keep = evals > evals.max().clamp_min(0) * 1e-12
-    svals = evals[keep].sqrt()
-    uty = (evecs.T @ xty)[keep] / svals
+    svals, uty, _ = thin_svd_from_gram(gram, xty)
     marginal = NormalMarginal(
         svals, uty, yty, n, scale, fit_intercept, tuple(noise_prior)
     )

@@ -65,7 +65,7 @@ from typing import Literal
 import torch
 
 from ..priors import CoefPrior, Horseshoe, Normal
-from .conjugate import NormalMarginal
+from .conjugate import NormalMarginal, thin_svd_from_gram
 
 __all__ = [
     "GIBBS_PRIORS",
@@ -718,11 +718,15 @@ def run_gibbs(
         log_steps = [math.log(0.5), math.log(0.2)]
     else:
         method = "svd"
-        u, svals, vh = torch.linalg.svd(X, full_matrices=False)
-        svd = (svals, u.T @ y, vh.T)
+        if n > d:
+            # U of X's own SVD would be one more copy of X.
+            svd = thin_svd_from_gram(X.T @ X, X.T @ y)
+        else:
+            u, svals, vh = torch.linalg.svd(X, full_matrices=False)
+            svd = (svals, u.T @ y, vh.T)
         scale = float(prior.scale)
         marginal = NormalMarginal(
-            svals, svd[1], y @ y, len(y), scale, fit_intercept, (shape0, rate0)
+            *svd[:2], y @ y, len(y), scale, fit_intercept, (shape0, rate0)
         )
         if noise == "point":
             ml2 = marginal.mode(var_y, with_prior=False)
