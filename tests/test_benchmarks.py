@@ -225,7 +225,7 @@ def test_speed_quick_run_and_its_docs_section(tmp_path, common):
 def test_gpu_script_runs_its_cases_and_names_missing_cuda(tmp_path):
     out = tmp_path / "gpu.json"
     script = [sys.executable, str(BENCHMARKS / "gpu.py"), "--n", "3000", "--d", "5"]
-    cases = ["--cases", "blr-gibbs", "blr-minibatch"]
+    cases = ["--cases", "blr-gibbs", "blr-minibatch", "--repeats", "1"]
     proc = subprocess.run(
         [*script, *cases, "--out", str(out)],
         capture_output=True,
@@ -236,10 +236,18 @@ def test_gpu_script_runs_its_cases_and_names_missing_cuda(tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     results = json.loads(out.read_text())
     assert results["n"] == 3000 and results["machine"]["nproc"] >= 1
-    for rows in results["cases"].values():
+    (run,) = results["runs"]  # --repeats 1
+    assert sorted(run) == ["blr-gibbs", "blr-minibatch"]
+    for rows in run.values():
         by_device = {row["device"]: row for row in rows}
         assert by_device["cpu"]["max_abs_coef_error"] < 0.1
         if torch.cuda.is_available():
             assert by_device["cuda"]["max_abs_coef_error"] < 0.1
         else:
             assert "CUDA is not available" in by_device["cuda"]["error"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCHMARKS))
+        from gpu import gpu_markdown
+
+    text = gpu_markdown(results)
+    assert "| blr-gibbs | cpu |" in text and "| nan" not in text.lower()
