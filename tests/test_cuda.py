@@ -67,8 +67,8 @@ def _device_types(value) -> set:
     if isinstance(value, torch.Tensor):
         return {value.device.type}
     if isinstance(value, dict):
-        value = value.values()
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "dict_values":
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
         return set().union(*(_device_types(v) for v in value))
     if isinstance(value, torch.nn.Module):
         return {p.device.type for p in value.parameters()}

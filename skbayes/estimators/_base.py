@@ -294,10 +294,8 @@ def stored_guide(guide, module):
     """
     strip_data(guide)
     if isinstance(guide, AutoGuide):
-        state = dict(guide.__dict__)
-        state["_model"] = None
-        state["master"] = None
-        guide = _rebuild_guide(type(guide), cpu_copy(state))
+        # The same detached state a pickle holds, with its tensors moved.
+        guide = cpu_copy(_GuideState(guide))
         guide._model = (module,)
         return guide
     if isinstance(guide, torch.nn.Module):
