@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skbayes import BayesianLinearRegression, HorseshoeRegression
 from skbayes.inference import DivergenceError
-from skbayes.models import LinearRegressionModel
+from skbayes.models import BayesianModule, LinearRegressionModel
 from skbayes.priors import (
     Horseshoe,
     Laplace,
@@ -175,7 +175,15 @@ def test_predict_std_matches_bayesian_ridge_on_easy_data():
     theirs = BayesianRidge().fit(X, y)
     m1, s1 = ours.predict(X[:20], return_std=True)
     m2, s2 = theirs.predict(X[:20], return_std=True)
-    np.testing.assert_allclose(m1, m2, atol=0.02)
+    # SVI's mean lands within a fraction of the posterior sd of the mean
+    # function (intercept included), not within a fixed distance: over six
+    # seeds the largest gap was 0.11-0.30 sd, before and after the direct
+    # ELBO took the guide's entropy in closed form.
+    Xc = X[:20] - X.mean(0)
+    mean_sd = np.sqrt(
+        np.einsum("ij,jk,ik->i", Xc, theirs.sigma_, Xc) + 1 / theirs.alpha_ / 300
+    )
+    np.testing.assert_array_less(np.abs(m1 - m2) / mean_sd, 0.5)
     np.testing.assert_allclose(s1, s2, rtol=0.1)
 
 
@@ -224,6 +232,60 @@ def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
         values = {k: site.sample() for k, site in model.prior_sites().items()}
         trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
         torch.testing.assert_close(model.log_joint(values, X, y), trace.log_prob_sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(ALL_PRIORS),
+    st.sampled_from(["inverse_gamma", "point", 0.7]),
+    st.booleans(),
+    st.sampled_from([(), (3,)]),
+    st.integers(0, 10_000),
+)
+def test_closed_form_log_density_equals_its_definition(
+    prior, noise, fit_intercept, batch, seed
+):
+    # LinearRegressionModel.log_density and the priors' closed forms must be
+    # BayesianModule.log_density (log_joint through the constraint maps plus
+    # the Jacobian), in value and gradient, for a batch of draws or one; the
+    # minibatch scaling (12 of 20 rows) is part of the likelihood checked.
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(12, 4, generator=gen, dtype=torch.float64)
+    y = 2 * torch.randn(12, generator=gen, dtype=torch.float64)
+    model = LinearRegressionModel(
+        prior.validate(), 4, 20, noise=noise, fit_intercept=fit_intercept
+    )
+    unconstrained = {
+        name: (2 * torch.randn((*batch, *site.shape()), generator=gen))
+        .double()
+        .requires_grad_()
+        for name, site in model.prior_sites().items()
+    }
+    leaves = list(unconstrained.values()) + list(model.parameters())
+    with pyro.get_param_store().scope():
+        closed_form = model.log_density(unconstrained, X, y)
+        definition = BayesianModule.log_density(model, unconstrained, X, y)
+        torch.testing.assert_close(closed_form, definition)
+        assert closed_form.shape == batch
+        grads = torch.autograd.grad(closed_form.sum(), leaves, allow_unused=True)
+        expected = torch.autograd.grad(definition.sum(), leaves, allow_unused=True)
+    for got, want in zip(grads, expected, strict=True):
+        if want is None:
+            assert got is None or not got.any()
+        else:
+            torch.testing.assert_close(got, want)
+
+
+def test_horseshoe_log_density_stays_finite_far_out():
+    # softplus, not log1p(exp(2u)): a log-scale of 400 must not overflow.
+    prior = Horseshoe(centered=True).validate()
+    big = torch.tensor([400.0, -400.0], dtype=torch.float64)
+    log_p, _ = prior.log_density(
+        {"tau": big, "lambda": big.unsqueeze(-1), "coef": torch.ones(2, 1).double()},
+        n_features=1,
+        like=big,
+    )
+    assert torch.isfinite(log_p[0])
 
 
 def test_every_prior_fits_and_reports_its_sites(small_problem):

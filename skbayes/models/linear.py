@@ -179,11 +179,50 @@ class LinearRegressionModel(BayesianModule):
         return torch.log(noise_scale) + 0.5 * math.log(2 * math.pi / self.n_samples)
 
     def log_likelihood(self, values, X, y):
-        mean, noise_scale = self._mean_and_scale(values, X)
+        derived = self.derived(values)
+        return self._log_likelihood_of(derived["coef"], derived["noise_scale"], X, y)
+
+    def log_density(self, unconstrained, X, y):
+        # The closed form of BayesianModule.log_density: no distribution
+        # objects and no constrained round trip, which roughly halves the
+        # autograd graph of an SVI step (tests check that the two agree).
+        log_p, noise_scale = self._noise_log_density(unconstrained)
+        prior_log_p, coef = self.prior.log_density(
+            unconstrained,
+            n_features=self.n_features,
+            like=self.anchor,
+            noise_scale=noise_scale,
+            n_samples=self.n_samples,
+        )
+        log_lik = self._log_likelihood_of(coef, noise_scale, X, y)
+        return log_p + prior_log_p + log_lik
+
+    def _noise_log_density(self, unconstrained):
+        """Log prior of ``log(noise_var)`` (Jacobian included) and the scale."""
+        if self.noise != "inverse_gamma":
+            return 0.0, self.noise_scale_of(unconstrained)
+        u = unconstrained["noise_var"]
+        shape, rate = self.noise_prior
+        # log InverseGamma(v | a, b) + log v, at v = exp(u).
+        constant = shape * math.log(rate) - math.lgamma(shape)
+        log_p = constant - shape * u - rate * torch.exp(-u)
+        return log_p, torch.exp(0.5 * u)
+
+    def _log_likelihood_of(self, coef, noise_scale, X, y):
+        """``log p(y | coef, sigma)`` for rows of the data, scaled to ``n_samples``.
+
+        With the intercept integrated out (see Notes) the density gains
+        ``log(sigma) + log(2 pi / n) / 2``, so in all
+        ``-w |r|^2 / (2 sigma^2) - (n - 1) log(sigma) + const``, with
+        ``w = n / rows`` scaling a minibatch up to the full data.
+        """
         noise_scale = torch.as_tensor(noise_scale)
-        scale = noise_scale.unsqueeze(-1) if noise_scale.dim() else noise_scale
-        log_lik = dist.Normal(mean, scale).log_prob(y).sum(-1)
-        log_lik = log_lik * (self.n_samples / len(y))
+        resid = y - coef @ X.mT
+        weight = self.n_samples / y.shape[-1]
+        rss = torch.linalg.vecdot(resid, resid)
+        log_sigma_power = self.n_samples - int(self.fit_intercept)
+        constant = -self.n_samples * 0.5 * math.log(2 * math.pi)
         if self.fit_intercept:
-            log_lik = log_lik + self._intercept_log_factor(noise_scale)
-        return log_lik
+            constant += 0.5 * math.log(2 * math.pi / self.n_samples)
+        log_lik = (-0.5 * weight) * rss * noise_scale.pow(-2)
+        return log_lik - log_sigma_power * noise_scale.log() + constant
