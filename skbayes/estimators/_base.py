@@ -135,11 +135,12 @@ class BayesianEstimator(BaseEstimator):
                     draws[name].append(trace.nodes[name]["value"])
             return {name: torch.stack(values) for name, values in draws.items()}
 
-    def _run_nuts(self, model, data, init_values):
+    def _run_nuts(self, model, data, init_values, reparam=None):
         result = run_nuts(
             model,
             data,
             init_values=init_values,
+            reparam=reparam,
             num_samples=self.num_samples,
             num_warmup=self.num_warmup,
             num_chains=self.num_chains,

@@ -71,19 +71,20 @@ def run_nuts(
     num_chains: int = 1,
     target_accept_prob: float = 0.8,
     init_jitter: float = 0.1,
+    reparam=None,
     verbose: bool = False,
 ) -> MCMCResult:
     """Sample a ``BayesianModule``'s posterior with NUTS.
 
-    The potential energy is the model's ``log_joint`` in the unconstrained
+    The potential energy is the model's ``log_density`` in the unconstrained
     space, evaluated directly rather than by tracing the Pyro model.
 
     Parameters
     ----------
     model : BayesianModule
-        Provides ``prior_sites`` and ``log_joint``.
+        Provides ``prior_sites`` and ``log_density``.
     data : tuple of tensors
-        Arguments of ``log_joint`` after the latent values.
+        Arguments of ``log_density`` after the latent values.
     init_values : dict
         Constrained starting values for every latent site.
     num_samples, num_warmup : int
@@ -93,6 +94,11 @@ def run_nuts(
         in the unconstrained space so that R-hat can detect poor mixing.
     target_accept_prob : float
         Step-size adaptation target.
+    reparam : object, optional
+        A change of variables NUTS samples in instead of the unconstrained
+        latent values, with ``to_latent(params) -> (latent, log_jacobian)``
+        and its inverse ``from_latent(latent) -> params`` (for instance
+        ``conjugate.NormalConditionalWhitening``). Leading batch dims are kept.
     verbose : bool
         Show Pyro's progress bar.
 
@@ -123,12 +129,20 @@ def run_nuts(
     True
     """
     sites = model.prior_sites()
-
-    def potential(unconstrained):
-        values, log_det = constrain(unconstrained, sites)
-        return -(model.log_joint(values, *data, sites=sites) + log_det)
-
     start = {k: v.detach() for k, v in unconstrain(init_values, sites).items()}
+    if reparam is None:
+
+        def potential(unconstrained):
+            return -model.log_density(unconstrained, *data)
+
+    else:
+
+        def potential(params):
+            latent, log_jacobian = reparam.to_latent(params)
+            return -(model.log_density(latent, *data) + log_jacobian)
+
+        start = reparam.from_latent(start)
+
     draws, divergences = [], []
     for chain in range(num_chains):
         initial = {
@@ -150,13 +164,31 @@ def run_nuts(
             disable_progbar=not verbose,
         )
         mcmc.run()
-        draws.append(mcmc.get_samples())
+        chain_draws = mcmc.get_samples()
+        if reparam is not None:
+            chain_draws = _to_latent(reparam, chain_draws)
+        draws.append(chain_draws)
         diverging = mcmc.diagnostics()["divergences"]["chain 0"]
         divergences.append(len(diverging))
 
     unconstrained = {
-        name: torch.stack([chain[name] for chain in draws]) for name in start
+        name: torch.stack([chain[name] for chain in draws]) for name in sites
     }
     with torch.no_grad():
         samples, _ = constrain(unconstrained, sites)
     return MCMCResult(samples, np.asarray(divergences))
+
+
+def _to_latent(reparam, draws: dict, chunk: int = 100) -> dict:
+    """Map draws back to the model's coordinates, ``chunk`` draws at a time.
+
+    A map may hold a d x d matrix per draw (a Cholesky factor): all the
+    draws of a chain at once would need ``num_samples * d**2`` of memory.
+    """
+    total = len(next(iter(draws.values())))
+    pieces = []
+    with torch.no_grad():
+        for begin in range(0, total, chunk):
+            part = {name: value[begin : begin + chunk] for name, value in draws.items()}
+            pieces.append(reparam.to_latent(part)[0])
+    return {name: torch.cat([piece[name] for piece in pieces]) for name in pieces[0]}
