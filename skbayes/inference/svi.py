@@ -302,11 +302,12 @@ def _optimise(
             if step == 0:
                 raise
             loss = torch.tensor(math.nan)
-        if not torch.isfinite(loss):
+        value = loss.item()  # one read of the tensor per step
+        if not math.isfinite(value):
             recoveries += 1
             if recoveries > MAX_RECOVERIES:
                 raise DivergenceError(
-                    f"SVI diverged: the loss became {loss.item()} at step {step} "
+                    f"SVI diverged: the loss became {value} at step {step} "
                     f"and stayed non-finite after {MAX_RECOVERIES} roll-backs. "
                     f"Lower learning_rate (now {learning_rate})."
                 )
@@ -318,7 +319,7 @@ def _optimise(
             continue
         loss.backward()
         optimizer.step()
-        losses[step] = loss.item()
+        losses[step] = value
         step += 1
         if progress is not None and step % 10 == 0:
             progress.update(10)

@@ -9,8 +9,9 @@ import pyro.distributions as dist
 import torch
 from pyro.nn import PyroParam
 from torch.distributions import constraints
+from torch.nn.functional import softplus
 
-from ..priors import CoefPrior
+from ..priors import CoefPrior, Horseshoe
 from ._base import BayesianModule
 
 
@@ -187,6 +188,18 @@ class LinearRegressionModel(BayesianModule):
         # objects and no constrained round trip, which roughly halves the
         # autograd graph of an SVI step (tests check that the two agree).
         log_p, noise_scale = self._noise_log_density(unconstrained)
+        if type(self.prior) is Horseshoe and self.prior.centered:
+            return log_p + _CentredHorseshoeLogDensity.apply(
+                unconstrained["tau"],
+                unconstrained["lambda"],
+                unconstrained["coef"],
+                torch.as_tensor(noise_scale),
+                X,
+                y,
+                math.log(self.prior.global_scale),
+                self.n_samples,
+                self.fit_intercept,
+            )
         prior_log_p, coef = self.prior.log_density(
             unconstrained,
             n_features=self.n_features,
@@ -226,3 +239,74 @@ class LinearRegressionModel(BayesianModule):
             constant += 0.5 * math.log(2 * math.pi / self.n_samples)
         log_lik = (-0.5 * weight) * rss * noise_scale.pow(-2)
         return log_lik - log_sigma_power * noise_scale.log() + constant
+
+
+_LOG_2_OVER_PI = math.log(2 / math.pi)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class _CentredHorseshoeLogDensity(torch.autograd.Function):
+    """The centred horseshoe model's density given sigma, as one autograd node.
+
+    ``log p(y, coef, tau, lambda | sigma)`` in the unconstrained space of
+    ``HorseshoeRegression``'s default SVI: ``Horseshoe.log_density`` plus
+    ``_log_likelihood_of``, with the gradient written out. At d = n = 100 an
+    SVI step pays autograd several microseconds per operation whatever its
+    size; one node for the two took 11% off the default fit (1,000 steps of
+    the tutorial's problem, 0.615 s -> 0.545 s, median ratio of 4 runs).
+    ``tests/test_linear.py`` checks it against the composed closed forms.
+
+    With ``t = log tau``, ``u = log lambda``, ``z = coef / exp(t + u)`` and
+    residuals ``r``, over ``d`` features and ``rows`` rows standing for
+    ``n`` (``w = n / rows``):
+
+    ``log p = t - softplus(2 (t - log tau0)) - sum softplus(2 u) - d t
+    - |z|^2 / 2 - w |r|^2 / (2 sigma^2) - (n - intercept) log sigma + const``.
+    """
+
+    @staticmethod
+    def forward(ctx, log_tau, log_lambda, coef, noise_scale, X, y, log_tau0, n, fit):
+        d = coef.shape[-1]
+        inv_scale = torch.exp(-(log_tau.unsqueeze(-1) + log_lambda))
+        z = coef * inv_scale
+        z_sq = z * z
+        shifted = 2 * (log_tau - log_tau0)
+        log_prior = (
+            log_tau
+            - softplus(shifted)
+            - softplus(2 * log_lambda).sum(-1)
+            - d * log_tau
+            - 0.5 * z_sq.sum(-1)
+        )
+        resid = y - coef @ X.mT
+        rss = (resid * resid).sum(-1)
+        weight = n / y.shape[-1]
+        power = n - int(fit)
+        inv_var = noise_scale.pow(-2)
+        constant = _LOG_2_OVER_PI - log_tau0 + d * (_LOG_2_OVER_PI - _HALF_LOG_2PI)
+        constant -= n * _HALF_LOG_2PI
+        if fit:
+            constant += 0.5 * math.log(2 * math.pi / n)
+        log_lik = -0.5 * weight * rss * inv_var - power * noise_scale.log()
+        ctx.save_for_backward(
+            # d/dt, d/du, d/dcoef and d/dsigma of the log density.
+            1 - 2 * torch.sigmoid(shifted) - d + z_sq.sum(-1),
+            z_sq - 2 * torch.sigmoid(2 * log_lambda),
+            (weight * inv_var).unsqueeze(-1) * (resid @ X) - z * inv_scale,
+            (weight * rss * inv_var - power) / noise_scale,
+            noise_scale,
+        )
+        return log_prior + log_lik + constant
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_tau, grad_lambda, grad_coef, grad_noise, noise_scale = ctx.saved_tensors
+        column = grad.unsqueeze(-1)
+        noise = (grad * grad_noise).sum_to_size(noise_scale.shape)
+        return (
+            grad * grad_tau,
+            column * grad_lambda,
+            column * grad_coef,
+            noise,
+            *(None,) * 5,
+        )
