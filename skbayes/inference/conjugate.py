@@ -315,7 +315,7 @@ class NormalConditionalWhitening:
     def _variance(self, params):
         if self.noise_var is None:
             return params["noise_var"].exp().unsqueeze(-1)
-        return torch.as_tensor(self.noise_var, dtype=self.lam.dtype)
+        return self.lam.new_tensor(self.noise_var)
 
     def to_latent(self, params: dict) -> tuple[dict, torch.Tensor]:
         """Unconstrained model sites from ``params``, and the log Jacobian."""
@@ -402,7 +402,7 @@ class ScaleMixtureConditionalWhitening:
         if self.noise_var is None:
             var = values["noise_var"]
         else:
-            var = torch.as_tensor(self.noise_var, dtype=self.gram.dtype)
+            var = self.gram.new_tensor(self.noise_var)
         scale, _ = self.prior._scale(values, var.sqrt(), self.n_samples)
         var = var.unsqueeze(-1)  # broadcasts against (..., d)
         precision = self.gram / var.unsqueeze(-1) + torch.diag_embed(scale.pow(-2))
