@@ -11,7 +11,7 @@ from pyro.nn import PyroParam
 from torch.distributions import constraints
 from torch.nn.functional import softplus
 
-from ..priors import CoefPrior, Horseshoe
+from ..priors import _HALF_LOG_2PI, _LOG_2_OVER_PI, CoefPrior, Horseshoe
 from ._base import BayesianModule
 
 
@@ -234,15 +234,17 @@ class LinearRegressionModel(BayesianModule):
         weight = self.n_samples / y.shape[-1]
         rss = torch.linalg.vecdot(resid, resid)
         log_sigma_power = self.n_samples - int(self.fit_intercept)
-        constant = -self.n_samples * 0.5 * math.log(2 * math.pi)
-        if self.fit_intercept:
-            constant += 0.5 * math.log(2 * math.pi / self.n_samples)
         log_lik = (-0.5 * weight) * rss * noise_scale.pow(-2)
+        constant = _likelihood_constant(self.n_samples, self.fit_intercept)
         return log_lik - log_sigma_power * noise_scale.log() + constant
 
 
-_LOG_2_OVER_PI = math.log(2 / math.pi)
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+def _likelihood_constant(n: int, fit_intercept: bool) -> float:
+    """The likelihood's terms free of parameters, intercept factor included."""
+    constant = -n * _HALF_LOG_2PI
+    if fit_intercept:
+        constant += 0.5 * math.log(2 * math.pi / n)
+    return constant
 
 
 class _CentredHorseshoeLogDensity(torch.autograd.Function):
@@ -284,9 +286,7 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
         power = n - int(fit)
         inv_var = noise_scale.pow(-2)
         constant = _LOG_2_OVER_PI - log_tau0 + d * (_LOG_2_OVER_PI - _HALF_LOG_2PI)
-        constant -= n * _HALF_LOG_2PI
-        if fit:
-            constant += 0.5 * math.log(2 * math.pi / n)
+        constant += _likelihood_constant(n, fit)
         log_lik = -0.5 * weight * rss * inv_var - power * noise_scale.log()
         ctx.save_for_backward(
             # d/dt, d/du, d/dcoef and d/dsigma of the log density.
