@@ -22,6 +22,7 @@ from skbayes.inference.conjugate import (
 from skbayes.models import LinearRegressionModel
 from skbayes.priors import Horseshoe, RegularizedHorseshoe
 
+from .conftest import assert_same_posterior
 from .test_gibbs import _log_evidence, _normal_posterior_given_var
 
 
@@ -199,6 +200,12 @@ def test_nuts_matches_gibbs_when_d_equals_n():
     # X'X near singular: the case in which Pyro's NUTS in the plain
     # coordinates ran for minutes. Whitened, it must land on the exact
     # posterior (Gibbs) within Monte Carlo error, without divergences.
+    # Margins come from each chain's own ESS (see mean_sd_and_errors): NUTS's
+    # ESS is about 600 for the means but 150-300 for the squares, so its sd
+    # ratio to the exact sd has an MC error of about 0.04 per coefficient, and
+    # the worst of 30 sits 0.1-0.17 from 1 on some seeds and CPUs. Over seeds
+    # 0-12 on an AMD EPYC the worst |z| was 3.14 (means) and 3.67 (sds), the
+    # smallest mean ESS 416, and no chain diverged.
     X, y, _ = make_sparse_regression(30, 30, n_nonzero=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -209,11 +216,10 @@ def test_nuts_matches_gibbs_when_d_equals_n():
             inference="gibbs", num_samples=3000, num_chains=2, random_state=0
         ).fit(X, y)
     assert nuts.diagnostics_["divergences"] == 0
-    sd = gibbs.posterior_samples_["coef"].std(0)
-    # Monte Carlo error of 600 near-independent draws: 0.04 sd.
-    np.testing.assert_array_less(np.abs(nuts.coef_ - gibbs.coef_) / sd, 0.2)
-    nuts_sd = nuts.posterior_samples_["coef"].std(0)
-    np.testing.assert_allclose(nuts_sd / sd, 1.0, atol=0.15)
+    assert_same_posterior(
+        nuts.posterior_samples_["coef"].reshape(1, -1, 30),
+        gibbs.posterior_samples_["coef"].reshape(2, -1, 30),
+    )
     assert nuts.diagnostics_["n_eff"]["coef"].min() > 300
 
 

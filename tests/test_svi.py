@@ -22,7 +22,8 @@ from skbayes.datasets import make_sparse_regression
 from skbayes.inference._gaussian import gaussian_sampler, rsample_gaussian
 from skbayes.inference.svi import Adam, direct_elbo
 from skbayes.models import LinearRegressionModel
-from skbayes.priors import Horseshoe, _HalfCauchy
+from skbayes.priors import Horseshoe
+from skbayes.priors._base import _HalfCauchy
 
 
 @settings(max_examples=25, deadline=None)

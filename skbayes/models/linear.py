@@ -11,7 +11,8 @@ from pyro.nn import PyroParam
 from torch.distributions import constraints
 from torch.nn.functional import softplus
 
-from ..priors import _HALF_LOG_2PI, _LOG_2_OVER_PI, CoefPrior, Horseshoe
+from ..priors import CoefPrior, Horseshoe
+from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
 from ._base import BayesianModule
 
 
