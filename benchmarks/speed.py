@@ -163,8 +163,8 @@ def _numpyro_horseshoe(X, y, steps: int, lr: float, seed: int = 0):
     Xj, yj = np.asarray(X), np.asarray(y)
 
     # The tutorial's centred model: with the non-centred one (coef = tau *
-    # lambda * z) this recipe ends far from the truth (coefficient RMSE 3.6,
-    # coverage 0.51, measured), as skbayes' own SVI does.
+    # lambda * z) this recipe ends far from the truth, as skbayes' own SVI
+    # does with it.
     def model(X, y):
         tau = numpyro.sample("tau", ndist.HalfCauchy(1.0))
         lam = numpyro.sample("lambda", ndist.HalfCauchy(np.ones(d)).to_event(1))
@@ -465,6 +465,176 @@ def _ratio_line(what: str, value: float | None, target: str) -> str:
     return f"| {what} | {fmt(value)} | {target} |"
 
 
+def _step_markdown(step: dict) -> list[str]:
+    """Per-step cost of SVI: skbayes against hand-written torch, Pyro and NumPyro."""
+    return [
+        "### Per-step cost of SVI",
+        "",
+        markdown_table(
+            ["recipe", "ms per step"],
+            [
+                [
+                    "skbayes, 1 particle (a whole fit / steps)",
+                    step["skbayes_ms"],
+                ],
+                [
+                    "skbayes, 4 particles (the default)",
+                    step.get("skbayes_default_4_particles_ms"),
+                ],
+                [
+                    "hand-written torch ELBO, same model and guide, 1 particle",
+                    step["handwritten_torch_ms"],
+                ],
+                [
+                    "Pyro `Trace_ELBO` loop, as in the tutorial",
+                    step["pyro_trace_elbo_ms"],
+                ],
+                [
+                    "NumPyro `svi.run`, incl. compile",
+                    step.get("numpyro_ms_incl_compile"),
+                ],
+            ],
+        ),
+        "",
+        f"skbayes / hand-written: **{fmt(step['ratio_skbayes_to_handwritten'])}** "
+        f"(target ≤ 1.5), over {step['steps']} steps.",
+        "",
+    ]
+
+
+def _quality_markdown(quality: dict) -> list[str]:
+    """Time to quality: skbayes' SVI and Gibbs against NumPyro's SVI, per seed."""
+    rows = [
+        [
+            r["seed"],
+            r["skbayes_s"],
+            str(int(r["skbayes_steps"])),  # fmt would write 2.95e+03
+            r["skbayes_rmse"],
+            r["skbayes_coverage"],
+            r.get("gibbs_s"),
+            r.get("gibbs_rmse"),
+            r.get("gibbs_coverage"),
+            r.get("numpyro_s"),
+            r.get("numpyro_rmse"),
+            r.get("numpyro_coverage"),
+        ]
+        for r in quality["per_seed"]
+    ]
+    med = quality["median"]
+    return [
+        "### Time to quality",
+        "",
+        "The default `HorseshoeRegression().fit` (SVI), the same estimator "
+        'with `inference="gibbs"` (two chains of 1,500 sweeps, the exact '
+        "posterior), and NumPyro's 50,000-step SVI recipe (lr 1e-2), per "
+        "data seed. Coverage: of the true coefficients by 95% intervals.",
+        "",
+        markdown_table(
+            [
+                "seed",
+                "skbayes SVI s",
+                "steps",
+                "RMSE",
+                "coverage",
+                "Gibbs s",
+                "Gibbs RMSE",
+                "Gibbs coverage",
+                "NumPyro s",
+                "NumPyro RMSE",
+                "NumPyro coverage",
+            ],
+            rows,
+        ),
+        "",
+        "| ratio (medians) | measured | target |",
+        "|---|---|---|",
+        _ratio_line(
+            "skbayes SVI time / NumPyro 50k steps",
+            med.get("ratio_skbayes_to_numpyro_time"),
+            "≤ 0.5",
+        ),
+        _ratio_line(
+            "tutorial Pyro loop (extrapolated to 50k steps) / skbayes SVI",
+            med.get("speedup_vs_tutorial_pyro"),
+            "≥ 100",
+        ),
+        _ratio_line("skbayes SVI coefficient RMSE", med.get("skbayes_rmse"), "≤ 0.08"),
+        _ratio_line("skbayes SVI coverage", med.get("skbayes_coverage"), "≥ 0.9"),
+        "",
+    ]
+
+
+def _nuts_markdown(nuts: dict) -> list[str]:
+    """MCMC: minimum ESS per second of skbayes' NUTS and Gibbs against NumPyro."""
+
+    def seconds(r, prefix):
+        if r.get(f"{prefix}_status", "ok") == "ok":
+            return r[f"{prefix}_s"]
+        return f"{r[f'{prefix}_status']} (limit {r['time_limit_s']:g} s)"
+
+    rows = [
+        [
+            f"{label}, d={r.get('d')}, n={r.get('n')}",
+            seconds(r, "skbayes"),
+            r["skbayes_min_ess_per_s"],
+            r["skbayes_divergences"],
+            seconds(r, "gibbs"),
+            r.get("gibbs_min_ess_per_s"),
+            r.get("numpyro_s"),
+            r.get("numpyro_min_ess_per_s"),
+            r.get("numpyro_divergences"),
+            r.get("ratio_ess_per_s"),
+            r.get("ratio_gibbs_ess_per_s"),
+        ]
+        for label, r in nuts.items()
+    ]
+    return [
+        "### MCMC: minimum ESS per second over the coefficients",
+        "",
+        "One chain of 1,000 draws after 500 warm-up iterations, inverse-gamma "
+        "noise, wall time including warm-up (and NumPyro's compile). skbayes' "
+        "NUTS samples the coefficients whitened given the noise (and, for the "
+        "non-centred horseshoe, the scales); NumPyro's samples the model as "
+        "written.",
+        "",
+        markdown_table(
+            [
+                "model",
+                "skbayes NUTS s",
+                "ESS/s",
+                "divergences",
+                "skbayes Gibbs s",
+                "ESS/s",
+                "NumPyro NUTS s",
+                "ESS/s",
+                "divergences",
+                "NUTS ratio",
+                "Gibbs ratio",
+            ],
+            rows,
+        ),
+        "",
+        "Ratios are skbayes' ESS/s over NumPyro's (target ≥ 0.5).",
+        "",
+    ]
+
+
+def _bign_markdown(bign: dict) -> list[str]:
+    """Big n: minibatch SVI's time, memory and error."""
+    return [
+        "### Big n: minibatch SVI",
+        "",
+        f"`BayesianLinearRegression(batch_size={bign['batch_size']})` on "
+        f"n = {bign['n']:,}, d = {bign['d']}: {fmt(bign['fit_s'])} s "
+        f"({bign['steps']} steps; target ≤ 60 s), peak memory "
+        f"{fmt(bign['peak_over_x'])} × the size of X (target ≤ 3), largest "
+        f"coefficient error {fmt(bign['max_abs_coef_error'])}, largest "
+        "difference from a full-batch fit on 20,000 rows "
+        f"{fmt(bign['max_abs_diff_vs_subsample_fit'])}.",
+        "",
+    ]
+
+
 def speed_markdown(results: dict) -> str:
     """The "Speed" section of ``docs/benchmarks.md`` from ``speed.json``."""
     info = results["machine"]
@@ -494,170 +664,14 @@ def speed_markdown(results: dict) -> str:
         f"- quick settings: {results.get('quick')}",
         "",
     ]
-    step = results.get("step")
-    if step:
-        lines += [
-            "### Per-step cost of SVI",
-            "",
-            markdown_table(
-                ["recipe", "ms per step"],
-                [
-                    [
-                        "skbayes, 1 particle (a whole fit / steps)",
-                        step["skbayes_ms"],
-                    ],
-                    [
-                        "skbayes, 4 particles (the default)",
-                        step.get("skbayes_default_4_particles_ms"),
-                    ],
-                    [
-                        "hand-written torch ELBO, same model and guide, 1 particle",
-                        step["handwritten_torch_ms"],
-                    ],
-                    [
-                        "Pyro `Trace_ELBO` loop, as in the tutorial",
-                        step["pyro_trace_elbo_ms"],
-                    ],
-                    [
-                        "NumPyro `svi.run`, incl. compile",
-                        step.get("numpyro_ms_incl_compile"),
-                    ],
-                ],
-            ),
-            "",
-            f"skbayes / hand-written: **{fmt(step['ratio_skbayes_to_handwritten'])}** "
-            f"(target ≤ 1.5), over {step['steps']} steps.",
-            "",
-        ]
-    quality = results.get("quality")
-    if quality:
-        rows = [
-            [
-                r["seed"],
-                r["skbayes_s"],
-                str(int(r["skbayes_steps"])),  # fmt would write 2.95e+03
-                r["skbayes_rmse"],
-                r["skbayes_coverage"],
-                r.get("gibbs_s"),
-                r.get("gibbs_rmse"),
-                r.get("gibbs_coverage"),
-                r.get("numpyro_s"),
-                r.get("numpyro_rmse"),
-                r.get("numpyro_coverage"),
-            ]
-            for r in quality["per_seed"]
-        ]
-        med = quality["median"]
-        lines += [
-            "### Time to quality",
-            "",
-            "The default `HorseshoeRegression().fit` (SVI), the same estimator "
-            'with `inference="gibbs"` (two chains of 1,500 sweeps, the exact '
-            "posterior), and NumPyro's 50,000-step SVI recipe (lr 1e-2), per "
-            "data seed. Coverage: of the true coefficients by 95% intervals.",
-            "",
-            markdown_table(
-                [
-                    "seed",
-                    "skbayes SVI s",
-                    "steps",
-                    "RMSE",
-                    "coverage",
-                    "Gibbs s",
-                    "Gibbs RMSE",
-                    "Gibbs coverage",
-                    "NumPyro s",
-                    "NumPyro RMSE",
-                    "NumPyro coverage",
-                ],
-                rows,
-            ),
-            "",
-            "| ratio (medians) | measured | target |",
-            "|---|---|---|",
-            _ratio_line(
-                "skbayes SVI time / NumPyro 50k steps",
-                med.get("ratio_skbayes_to_numpyro_time"),
-                "≤ 0.5",
-            ),
-            _ratio_line(
-                "tutorial Pyro loop (extrapolated to 50k steps) / skbayes SVI",
-                med.get("speedup_vs_tutorial_pyro"),
-                "≥ 100",
-            ),
-            _ratio_line(
-                "skbayes SVI coefficient RMSE", med.get("skbayes_rmse"), "≤ 0.08"
-            ),
-            _ratio_line("skbayes SVI coverage", med.get("skbayes_coverage"), "≥ 0.9"),
-            "",
-        ]
-    nuts = results.get("nuts")
-    if nuts:
-
-        def seconds(r, prefix):
-            if r.get(f"{prefix}_status", "ok") == "ok":
-                return r[f"{prefix}_s"]
-            return f"{r[f'{prefix}_status']} (limit {r['time_limit_s']:g} s)"
-
-        rows = [
-            [
-                f"{label}, d={r.get('d')}, n={r.get('n')}",
-                seconds(r, "skbayes"),
-                r["skbayes_min_ess_per_s"],
-                r["skbayes_divergences"],
-                seconds(r, "gibbs"),
-                r.get("gibbs_min_ess_per_s"),
-                r.get("numpyro_s"),
-                r.get("numpyro_min_ess_per_s"),
-                r.get("numpyro_divergences"),
-                r.get("ratio_ess_per_s"),
-                r.get("ratio_gibbs_ess_per_s"),
-            ]
-            for label, r in nuts.items()
-        ]
-        lines += [
-            "### MCMC: minimum ESS per second over the coefficients",
-            "",
-            "One chain of 1,000 draws after 500 warm-up iterations, inverse-gamma "
-            "noise, wall time including warm-up (and NumPyro's compile). skbayes' "
-            "NUTS samples the coefficients whitened given the noise (and, for the "
-            "non-centred horseshoe, the scales); NumPyro's samples the model as "
-            "written.",
-            "",
-            markdown_table(
-                [
-                    "model",
-                    "skbayes NUTS s",
-                    "ESS/s",
-                    "divergences",
-                    "skbayes Gibbs s",
-                    "ESS/s",
-                    "NumPyro NUTS s",
-                    "ESS/s",
-                    "divergences",
-                    "NUTS ratio",
-                    "Gibbs ratio",
-                ],
-                rows,
-            ),
-            "",
-            "Ratios are skbayes' ESS/s over NumPyro's (target ≥ 0.5).",
-            "",
-        ]
-    bign = results.get("bign")
-    if bign:
-        lines += [
-            "### Big n: minibatch SVI",
-            "",
-            f"`BayesianLinearRegression(batch_size={bign['batch_size']})` on "
-            f"n = {bign['n']:,}, d = {bign['d']}: {fmt(bign['fit_s'])} s "
-            f"({bign['steps']} steps; target ≤ 60 s), peak memory "
-            f"{fmt(bign['peak_over_x'])} × the size of X (target ≤ 3), largest "
-            f"coefficient error {fmt(bign['max_abs_coef_error'])}, largest "
-            "difference from a full-batch fit on 20,000 rows "
-            f"{fmt(bign['max_abs_diff_vs_subsample_fit'])}.",
-            "",
-        ]
+    for name, render in (
+        ("step", _step_markdown),
+        ("quality", _quality_markdown),
+        ("nuts", _nuts_markdown),
+        ("bign", _bign_markdown),
+    ):
+        if results.get(name):
+            lines += render(results[name])
     return "\n".join(lines)
 
 
