@@ -12,10 +12,16 @@ import torch
 # -- scikit-learn ---------------------------------------------------------------
 # `_fit_context` runs `_parameter_constraints` validation once per fit and skips
 # it for nested estimators, as sklearn's own estimators do; `Interval` and
-# `StrOptions` are the constraint types it reads. Both have been stable since
-# 1.3, but live in private modules.
+# `StrOptions` are the constraint types it reads, and
+# `validate_parameter_constraints` the check itself (the estimators rebuild
+# the `inference` options from the engine registry at fit time). All have
+# been stable since 1.3, but live in private modules.
 from sklearn.base import _fit_context as fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 __all__ = [
     "Interval",
@@ -24,10 +30,12 @@ __all__ = [
     "detached_guide_state",
     "fit_context",
     "foreach",
+    "guide_model",
     "guide_param_constraints",
     "standard_gamma",
     "unconstrained_shapes",
     "unpack_latent",
+    "validate_parameter_constraints",
     "validate_params",
 ]
 

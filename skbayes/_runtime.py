@@ -23,7 +23,7 @@ _DEVICE_PATTERN = re.compile(r"^(cpu|cuda|cuda:\d+|auto)$")
 
 # Below this many entries of data per step, torch's intra-op threads cost more in
 # synchronisation than they save; one thread is also far steadier when the
-# machine is busy (measured 5-10x slow-downs with two threads on two cores).
+# machine is busy.
 SMALL_PROBLEM_SIZE = 1_000_000
 
 

@@ -237,13 +237,13 @@ def plot_loss_curve(
     """
     _pyplot()
     check_is_fitted(est)
-    inference = getattr(est, "inference", None)
-    if inference in ("nuts", "gibbs"):
+    posterior = est.posterior_
+    if posterior.kind == "mcmc":
         return _plot_traces(est, ax, sites, max_elements)
     if getattr(est, "loss_curve_", None) is None:
         raise ValueError(
-            f"{type(est).__name__} fitted with inference={inference!r} has no loss "
-            "curve or chains to plot; refit with inference='svi', 'nuts' or 'gibbs'."
+            f"{type(est).__name__} fitted by {posterior.engine} has no loss curve "
+            "or chains to plot; refit with inference='svi', 'nuts' or 'gibbs'."
         )
     ax = _new_axes(ax)
     curve = np.asarray(est.loss_curve_, dtype=float)
@@ -276,7 +276,7 @@ def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
         raise ValueError(f"max_elements must be at least 1, got {max_elements!r}.")
     samples = est.posterior_samples_
     sites = list(sites) if sites is not None else _default_trace_sites(samples)
-    num_chains = int(est.num_chains)
+    num_chains = est.posterior_.num_chains
     elements = []  # (label, draws of shape (chains, draws), site, flat index)
     for site in sites:
         draws = _site_draws(est, site)

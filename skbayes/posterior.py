@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -191,3 +192,39 @@ def mcmc_diagnostics(
         else:
             r_hat[name] = np.full(value.shape[2:], np.nan)
     return n_eff, r_hat
+
+
+@dataclass(frozen=True)
+class FittedPosterior:
+    """How a fitted estimator holds its posterior, whatever the engine.
+
+    Attributes
+    ----------
+    engine : str
+        The engine that produced it (``"SVI"``, ``"NUTS"``, ``"Gibbs"``,
+        ``"exact"``).
+    kind : {"variational", "mcmc", "exact"}
+        ``"mcmc"``: ``samples`` are the stored chains, which new draws
+        resample. ``"variational"``: new draws come from the fitted guide.
+        ``"exact"``: new draws come from ``exact``, a closed form.
+    num_chains : int
+        Chains in ``samples`` (stored one after another).
+    samples : dict of str to ndarray
+        The draws made at fit time, chains merged: shape ``(draws, ...)``.
+    diagnostics : dict or None
+        MCMC only: ``n_eff``, ``r_hat`` and ``divergences``.
+    exact : object or None
+        The closed-form posterior, with ``sample(num_samples, rng)``.
+    """
+
+    engine: str
+    kind: str
+    num_chains: int
+    samples: dict
+    diagnostics: dict | None = None
+    exact: object = None
+
+    def by_chain(self, name: str) -> np.ndarray:
+        """``samples[name]`` with its chains apart: ``(chains, draws, ...)``."""
+        value = self.samples[name]
+        return value.reshape(self.num_chains, -1, *value.shape[1:])

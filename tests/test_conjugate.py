@@ -12,12 +12,11 @@ from scipy.optimize import minimize_scalar
 
 from skbayes import BayesianLinearRegression
 from skbayes.datasets import make_sparse_regression
-from skbayes.inference._latent import constrain
-from skbayes.inference.conjugate import (
+from skbayes.models._transforms import constrain
+from skbayes.models.conjugate import normal_prior_start, thin_svd_from_gram
+from skbayes.models.whitening import (
     NormalConditionalWhitening,
     ScaleMixtureConditionalWhitening,
-    normal_prior_start,
-    thin_svd_from_gram,
 )
 from skbayes.models import LinearRegressionModel
 from skbayes.priors import Horseshoe, RegularizedHorseshoe
@@ -263,7 +262,7 @@ def test_scale_mixture_whitening_is_the_conditional_posterior(
     one = {k: v[0] if batch else v for k, v in params.items()}
     values, _ = constrain({k: v for k, v in one.items() if k != "w"}, sites)
     noise_var = float(values["noise_var"])
-    scale, _ = prior._scale(values, math.sqrt(noise_var), n)
+    scale, _ = prior.coef_scale(values, math.sqrt(noise_var), n)
     precision = X.T @ X / noise_var + np.diag(scale.numpy() ** -2.0)
     cov = np.linalg.inv(precision)
     at_zero, _ = whiten.to_latent({**one, "w": torch.zeros(d, dtype=torch.float64)})

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 import torch
 
-import skbayes.estimators._base as base_module
-import skbayes.estimators._linear as linear_module
+import skbayes.inference.gibbs.engine as gibbs_module
+import skbayes.inference.nuts as nuts_module
+import skbayes.inference.svi as svi_module
 from skbayes import (
     BayesianLinearRegression,
     BetaBernoulliEstimator,
@@ -93,31 +94,31 @@ def seen_devices(monkeypatch):
 
     # run_svi(model, guide, data): the guide's parameters exist after the run.
     spy(
-        base_module,
+        svi_module,
         "run_svi",
         lambda a, k, r: _device_types(a[2]) | _device_types(a[1]),
         lambda r: set(),
     )
     spy(
-        base_module,
+        nuts_module,
         "run_nuts",
         lambda a, k, r: _device_types(a[1]),
         lambda r: _device_types(r.samples),
     )
     spy(
-        linear_module,
+        gibbs_module,
         "run_gibbs",
         lambda a, k, r: _device_types(a[:2]),
         lambda r: _device_types(r.samples),
     )
-    draw = base_module.BayesianEstimator._draw_from_guide
+    draw = svi_module.draw_from_guide
 
-    def draw_spy(self, sites, num_samples, data):
-        values = draw(self, sites, num_samples, data)
+    def draw_spy(guide, sites, num_samples, data):
+        values = draw(guide, sites, num_samples, data)
         seen.setdefault("guide draws", set()).update(_device_types(values))
         return values
 
-    monkeypatch.setattr(base_module.BayesianEstimator, "_draw_from_guide", draw_spy)
+    monkeypatch.setattr(svi_module, "draw_from_guide", draw_spy)
     return seen
 
 

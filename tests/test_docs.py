@@ -87,7 +87,7 @@ def test_every_public_module_has_examples():
         "skbayes.estimators._beta_bernoulli.BetaBernoulliEstimator",
         "skbayes.estimators._linear.BayesianLinearRegression",
         "skbayes.datasets.make_sparse_regression",
-        "skbayes.priors.Normal",
+        "skbayes.priors.independent.Normal",
         "skbayes.plotting.plot_coefficients",
         "skbayes.plotting.plot_loss_curve",
         "skbayes.plotting.plot_posterior",

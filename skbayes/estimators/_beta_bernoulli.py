@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import torch
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._runtime import make_seed
+from .._compat import StrOptions, fit_context
+from .._runtime import make_seed, resolve_device
 from ..inference import BetaGuide
-from ..models import BetaBernoulliModel
+from ..models import BetaBernoulliModel, ModelData
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
 from ._base import BayesianEstimator
 
@@ -92,11 +89,10 @@ class BetaBernoulliEstimator(BayesianEstimator):
     0.67
     """
 
+    _model_class = BetaBernoulliModel
     _parameter_constraints = {
         **BayesianEstimator._parameter_constraints,
         "prior": [StrOptions(set(BETA_PRIORS)), Beta],
-        "inference": [StrOptions({"svi", "nuts", "exact"})],
-        "num_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -117,20 +113,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         random_state=None,
         verbose: bool = False,
     ):
-        self.prior = prior
-        self.inference = inference
-        self.guide = guide
-        self.num_steps = num_steps
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.num_particles = num_particles
-        self.num_samples = num_samples
-        self.num_warmup = num_warmup
-        self.num_chains = num_chains
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_params(locals())
 
     # -- input ----------------------------------------------------------------
     def _validate_binary(self, X, reset: bool) -> np.ndarray:
@@ -161,7 +144,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         return X.astype(np.float64)
 
     # -- fitting ----------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Compute the posterior of each column's success probability.
 
@@ -178,52 +161,17 @@ class BetaBernoulliEstimator(BayesianEstimator):
         """
         X = self._validate_binary(X, reset=True)
         prior = resolve_beta_prior(self.prior)
-        device = self._prepare_run()
         n, k = X.shape
         successes = X.sum(0)
         self.posterior_alpha_ = prior.alpha + successes
         self.posterior_beta_ = prior.beta + n - successes
-        for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
-            self.__dict__.pop(name, None)
-
-        seed = make_seed(self.random_state)
-        self.random_seed_ = seed
-        self.module_ = BetaBernoulliModel(prior.alpha, prior.beta, k)
-        if self.inference == "exact":
-            draws = self._exact_draws(self.num_samples, np.random.default_rng(seed))
-            self.posterior_samples_ = {"p": draws}
-            return self
-
-        data = (torch.as_tensor(X, device=device),)
-        module = self.module_.to(device)
-        with self._isolated(seed, X.size, device=device) as state:
-            if self.inference == "svi":
-                self._run_svi(
-                    module,
-                    data,
-                    default_guide=lambda model: BetaGuide(k).to(device),
-                )
-                draws = self._draw_from_guide(
-                    module.prior_sites(), self.num_samples, data
-                )["p"]
-            else:
-                mean = (successes + 0.5) / (n + 1.0)
-                init = {"p": torch.as_tensor(mean, device=device)}
-                result = self._run_nuts(module, data, init)
-                by_chain = result.samples["p"].cpu().numpy()
-                self._record_mcmc_diagnostics({"p": by_chain}, result.divergences)
-                draws = torch.as_tensor(by_chain.reshape(-1, k))
-        self._keep_fitted_state(module, state)
-        self.posterior_samples_ = {"p": draws.cpu().numpy()}
-        self._check_finite_draws(self.posterior_samples_, type(self).__name__)
-        return self
-
-    def _exact_draws(self, num_samples: int, rng: np.random.Generator):
-        return rng.beta(
-            self.posterior_alpha_,
-            self.posterior_beta_,
-            size=(num_samples, len(self.posterior_alpha_)),
+        device = resolve_device(self.device)
+        data = ModelData((torch.as_tensor(X, device=device),))
+        model = BetaBernoulliModel(prior.alpha, prior.beta, k)
+        self._run_inference(
+            model, data, default_guide=lambda model: BetaGuide(k).to(device)
         )
+        return self
 
     # -- posterior ----------------------------------------------------------------
     def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
@@ -243,27 +191,11 @@ class BetaBernoulliEstimator(BayesianEstimator):
             ``(num_samples, k)`` otherwise.
         """
         check_is_fitted(self)
-        seed = make_seed(random_state)
-        k = self.n_features_in_
-        if self.inference == "exact":
-            draws = self._exact_draws(num_samples, np.random.default_rng(seed))
-        elif self.inference == "nuts":
-            stored = self.posterior_samples_["p"]
-            rng = np.random.default_rng(seed)
-            index = rng.choice(
-                len(stored), num_samples, replace=num_samples > len(stored)
-            )
-            draws = stored[index]
-        else:
-            with self._isolated(seed, param_state=self._param_state):
-                data = (torch.zeros(0, k, dtype=torch.float64),)
-                draws = self._draw_from_guide(
-                    self.module_.prior_sites(), num_samples, data
-                )["p"].numpy()
+        draws = self._draw_posterior(num_samples, make_seed(random_state))["p"]
         return {"p": draws[:, 0] if self._one_d else draws}
 
     def _posterior_mean(self) -> np.ndarray:
-        if self.inference == "exact":
+        if self.posterior_.kind == "exact":
             return self.posterior_alpha_ / (
                 self.posterior_alpha_ + self.posterior_beta_
             )
@@ -311,8 +243,8 @@ class BetaBernoulliEstimator(BayesianEstimator):
         return draws[:, 0] if self._one_d else draws
 
     def _summary_samples(self):
-        if self.inference == "exact":
-            return {"p": self._exact_draws(100_000, np.random.default_rng(0))}
+        if self.posterior_.kind == "exact":
+            return self.posterior_.exact.sample(100_000, np.random.default_rng(0))
         return self.posterior_samples_
 
     def __sklearn_tags__(self):

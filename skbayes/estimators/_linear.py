@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.base import RegressorMixin, _fit_context, clone
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._runtime import make_seed
-from ..inference.conjugate import (
-    NormalConditionalWhitening,
-    ScaleMixtureConditionalWhitening,
-    normal_prior_start,
-)
-from ..inference.gibbs import check_gibbs_prior, run_gibbs
-from ..models import LinearRegressionModel
+from .._compat import Interval, StrOptions, fit_context
+from .._runtime import make_seed, resolve_device
+from ..models import LinearData, LinearRegressionModel
 from ..priors import (
     COEF_PRIORS,
     CoefPrior,
     Horseshoe,
-    Normal,
     RegularizedHorseshoe,
     resolve_coef_prior,
 )
@@ -113,11 +103,11 @@ _COMMON_DOC = """
 
 
 class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
-    """Shared fit, predict and posterior methods of the linear regressors."""
+    """Shared parameters, fit, predict and posterior methods of the regressors."""
 
+    _model_class = LinearRegressionModel
     _parameter_constraints = {
         **BayesianEstimator._parameter_constraints,
-        "inference": [StrOptions({"svi", "nuts", "gibbs"})],
         "noise": [StrOptions({"inverse_gamma", "point"})],
         "noise_prior": [tuple, list],
         "fit_intercept": ["boolean"],
@@ -139,7 +129,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         return values
 
     # -- fitting -----------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Infer the posterior of the coefficients, intercept and noise.
 
@@ -155,171 +145,39 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         self
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
-        prior = self._coef_prior()
-        if self.inference == "gibbs":
-            check_gibbs_prior(prior)
-        noise_prior = self._check_noise_prior()
-        device = self._prepare_run()
-        n, d = X.shape
-        minibatch = self.batch_size is not None and self.batch_size < n
-        if minibatch and self.inference != "svi":
-            raise ValueError(
-                f"batch_size={self.batch_size} needs inference='svi'; "
-                f"{self.inference!r} uses the full data at every step."
-            )
-        for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
-            self.__dict__.pop(name, None)
-        dtype = self._torch_dtype(X)
-        # For minibatches no centred copy of X is made: each batch is centred
-        # on the fly, which keeps peak memory near the size of X.
-        X_t, y_t = _as_tensors(X, y, dtype=dtype, device=device)
-        x_mean_t = X_t.mean(0) if self.fit_intercept else X_t.new_zeros(d)
-        y_mean_t = y_t.mean() if self.fit_intercept else y_t.new_zeros(())
-        stats = _centred_stats(X_t, y_t, x_mean_t, y_mean_t)
-        start_cov = None
-        if self.inference == "gibbs" or not isinstance(prior, Normal):
-            coef0, noise0 = _ridge_start(*stats, n)
-        else:
-            # The conjugate answer given the noise's mode: SVI then starts
-            # where the posterior is, not at a ridge guess. At d = n = 50
-            # (seed 0) that took the coefficient RMSE from 0.75 to 0.48,
-            # against 0.49 for the exact posterior mean (Gibbs).
-            conj = normal_prior_start(
-                *stats,
-                n,
-                scale=float(prior.scale),
-                noise=self.noise,
-                noise_prior=noise_prior,
-                fit_intercept=self.fit_intercept,
-            )
-            coef0, noise0 = conj.coef_mean, math.sqrt(conj.noise_var)
-            start_cov = {"coef": conj.coef_cov}
-            if self.noise == "inverse_gamma":
-                start_cov["noise_var"] = coef0.new_tensor([[conj.log_noise_var_sd**2]])
-        x_mean, y_mean = x_mean_t.cpu().numpy(), float(y_mean_t)
-
-        def next_batch():
-            index = torch.randint(n, (self.batch_size,), device=device)
-            return X_t[index] - x_mean_t, y_t[index] - y_mean_t
-
-        def make_model(noise, inference):
-            return LinearRegressionModel(
-                _parameterized_for(prior, inference),
-                d,
-                n,
-                noise=noise,
-                noise_prior=noise_prior,
-                fit_intercept=self.fit_intercept,
-                init_noise_scale=noise0,
-                dtype=dtype,
-            ).to(device)
-
-        def start(model):
-            init = model.prior.init_values(coef0, noise0, n)
-            if model.noise == "inverse_gamma":
-                init["noise_var"] = coef0.new_tensor(noise0**2)
-            return init
-
-        # NUTS with a point noise scale first fits SVI (empirical Bayes);
-        # Gibbs finds that point estimate itself.
-        svi_first = self.inference == "svi" or (
-            self.inference == "nuts" and self.noise == "point"
+        data = LinearData.from_arrays(
+            X,
+            y,
+            fit_intercept=self.fit_intercept,
+            dtype=self._torch_dtype(X),
+            device=resolve_device(self.device),
+            batch_size=self.batch_size,
         )
-        model = make_model(self.noise, "svi" if svi_first else self.inference)
-        seed = make_seed(self.random_state)
-        self.random_seed_ = seed
-        rows_per_step = self.batch_size if minibatch else n
-        with self._isolated(seed, rows_per_step * d, device=device) as state:
-            data = next_batch() if minibatch else (X_t - x_mean_t, y_t - y_mean_t)
-            if svi_first:
-                self._run_svi(
-                    model,
-                    data,
-                    init_values=start(model),
-                    start_covariance=start_cov,
-                    batch_sampler=next_batch if minibatch else None,
-                )
-            divergences = None
-            if self.inference == "svi":
-                latent = self._draw_from_guide(
-                    model.prior_sites(), self.num_samples, data
-                )
-            elif self.inference == "gibbs":
-                model, latent = self._run_gibbs(
-                    model, make_model, data, seed, noise0, noise_prior
-                )
-            else:
-                if self.noise == "point":
-                    # Empirical Bayes: sample with the SVI estimate of sigma.
-                    model = make_model(float(model.noise_scale.detach()), "nuts")
-                    self.__dict__.pop("guide_", None)
-                reparam = _nuts_reparam(model, stats, n)
-                result = self._run_nuts(model, data, start(model), reparam=reparam)
-                latent, divergences = result.samples, result.divergences
-            with torch.no_grad():
-                draws = self._posterior_draws(model, latent, x_mean, y_mean, n)
-        if self.inference != "svi":
-            by_chain = {
-                k: v.reshape(self.num_chains, -1, *v.shape[1:])
-                for k, v in draws.items()
-            }
-            self._record_mcmc_diagnostics(by_chain, divergences)
-        self._keep_fitted_state(model, state)
-        self._x_mean, self._y_mean = x_mean, y_mean
-        self.posterior_samples_ = draws
-        self._check_finite_draws(draws, type(self).__name__)
-        self.coef_ = draws["coef"].mean(0)
+        model = LinearRegressionModel(
+            self._coef_prior(),
+            data.n_features,
+            data.n_samples,
+            noise=self.noise,
+            noise_prior=self._check_noise_prior(),
+            fit_intercept=self.fit_intercept,
+            dtype=data.gram.dtype,
+        )
+        self._x_mean, self._y_mean = data.centre()
+        self._run_inference(model, data)
+        self.coef_ = self.posterior_samples_["coef"].mean(0)
         # E[a] = mean(y) - mean(X) @ E[coef] exactly, without the Monte
         # Carlo noise of averaging the intercept draws.
         self.intercept_ = (
-            float(y_mean - x_mean @ self.coef_) if self.fit_intercept else 0.0
+            float(self._y_mean - self._x_mean @ self.coef_)
+            if self.fit_intercept
+            else 0.0
         )
         if self.noise == "point":
-            self.noise_scale_ = float(draws["noise_scale"].mean())
+            self.noise_scale_ = float(self.posterior_samples_["noise_scale"].mean())
         return self
 
-    def _run_gibbs(self, model, make_model, data, seed, noise0, noise_prior):
-        """Gibbs draws of the model's latent sites, shape (chains, draws, ...)."""
-        result = run_gibbs(
-            *data,
-            prior=model.prior,
-            noise=self.noise,
-            noise_prior=noise_prior,
-            fit_intercept=self.fit_intercept,
-            num_samples=self.num_samples,
-            num_warmup=self.num_warmup,
-            num_chains=self.num_chains,
-            seed=seed,
-            init={"noise_var": noise0**2},
-        )
-        if self.noise == "point":
-            # Empirical Bayes: the model is the one with sigma fixed.
-            model = make_model(result.noise_scale, "gibbs")
-        sites = model.prior_sites()
-        return model, {k: v for k, v in result.samples.items() if k in sites}
-
-    def _posterior_draws(self, model, latent, x_mean, y_mean, n):
-        """Latent draws (flattened over chains) plus coef, intercept, noise."""
-        latent = _flatten_chains(latent, model)
-        derived = model.derived(latent)
-        coef = derived["coef"]
-        num = coef.shape[0]
-        noise_scale = torch.as_tensor(derived["noise_scale"]).expand(num)
-        x_mean_t = coef.new_tensor(x_mean)
-        if self.fit_intercept:
-            # a | coef, sigma ~ Normal(mean(y) - mean(X) @ coef, sigma^2 / n)
-            intercept = y_mean - coef @ x_mean_t
-            intercept = intercept + noise_scale / np.sqrt(n) * torch.randn_like(
-                intercept
-            )
-        else:
-            intercept = torch.zeros_like(noise_scale)
-        out = {name: value.cpu().numpy() for name, value in latent.items()}
-        out.update({k: torch.as_tensor(v).cpu().numpy() for k, v in derived.items()})
-        out["noise_scale"] = noise_scale.cpu().numpy()
-        out["coef"] = coef.cpu().numpy()
-        out["intercept"] = intercept.cpu().numpy()
-        return out
+    def _posterior_draws(self, model, latent):
+        return model.posterior_draws(latent, x_mean=self._x_mean, y_mean=self._y_mean)
 
     # -- prediction ----------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
@@ -423,106 +281,12 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             and each latent site of the prior.
         """
         check_is_fitted(self)
-        seed = make_seed(random_state)
-        stored = self.posterior_samples_
-        if self.inference != "svi":  # MCMC: resample the stored draws
-            total = len(stored["coef"])
-            rng = np.random.default_rng(seed)
-            index = rng.choice(total, num_samples, replace=num_samples > total)
-            return {name: value[index] for name, value in stored.items()}
-        model = self.module_
-        d = self.n_features_in_
-        with self._isolated(seed, param_state=self._param_state):
-            data = (
-                torch.zeros(0, d, dtype=model.anchor.dtype),
-                torch.zeros(0, dtype=model.anchor.dtype),
-            )
-            latent = self._draw_from_guide(model.prior_sites(), num_samples, data)
-            with torch.no_grad():
-                return self._posterior_draws(
-                    model, latent, self._x_mean, self._y_mean, model.n_samples
-                )
+        return self._draw_posterior(num_samples, make_seed(random_state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _parameterized_for(prior: CoefPrior, inference: str) -> CoefPrior:
-    """Resolve ``centered=None``: centred for SVI, non-centred for NUTS.
-
-    See ``skbayes.priors._HorseshoeFamily`` for the measurements behind
-    this choice.
-    """
-    if getattr(prior, "centered", False) is not None:
-        return prior
-    return clone(prior).set_params(centered=inference == "svi")
-
-
-def _flatten_chains(latent: dict, model) -> dict:
-    """Merge a leading (chains, draws) pair of axes into one draw axis."""
-    sites = model.prior_sites()
-    out = {}
-    for name, value in latent.items():
-        site_dims = len(sites[name].batch_shape) + len(sites[name].event_shape)
-        lead = value.dim() - site_dims
-        out[name] = value.reshape(-1, *value.shape[lead:]) if lead > 1 else value
-    return out
-
-
-def _as_tensors(*arrays, dtype, device) -> list[torch.Tensor]:
-    """Share the arrays' memory with torch, without copying read-only ones.
-
-    skbayes never writes to these tensors, so torch's warning about
-    non-writable arrays (read-only memmaps, say) does not apply.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="The given NumPy array is not writable"
-        )
-        return [torch.as_tensor(a, dtype=dtype, device=device) for a in arrays]
-
-
-def _centred_stats(X, y, x_mean, y_mean):
-    """Centred ``X'X``, ``X'y`` and ``y'y``, without a centred copy of X."""
-    n = X.shape[0]
-    gram = X.T @ X - n * torch.outer(x_mean, x_mean)
-    xty = X.T @ y - n * x_mean * y_mean
-    yty = y @ y - n * y_mean**2
-    return gram, xty, yty
-
-
-def _nuts_reparam(model, stats, n: int):
-    """The coordinates NUTS samples in: coefficients whitened given the rest.
-
-    In the model's own coordinates Pyro's NUTS ran past 300 s on the
-    tutorial's d = n = 100 problems (X'X near singular). Whitened, a
-    1,000-draw chain took 10 s for the Normal prior and 46 s for the
-    horseshoe, without divergences (``benchmarks/speed.py``).
-    """
-    gram, xty = stats[0], stats[1]
-    noise_var = None if model.noise == "inverse_gamma" else float(model.noise) ** 2
-    prior = model.prior
-    if isinstance(prior, Normal):
-        return NormalConditionalWhitening(
-            gram, xty, float(prior.scale), noise_var=noise_var
-        )
-    if isinstance(prior, (Horseshoe, RegularizedHorseshoe)) and not prior.centered:
-        return ScaleMixtureConditionalWhitening(
-            gram, xty, prior, model.prior_sites(), n, noise_var=noise_var
-        )
-    return None
-
-
-def _ridge_start(gram, xty, yty, n: int) -> tuple[torch.Tensor, float]:
-    """A ridge solution and a noise scale to start inference from."""
-    eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-    coef = torch.linalg.solve(gram + eye, xty)
-    rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
-    var_y = float(yty) / (n - 1) if n > 1 else 1.0
-    noise = max(rss / n, 1e-2 * var_y, 1e-6)
-    return coef, float(np.sqrt(noise))
 
 
 class BayesianLinearRegression(_BayesianLinearBase):
@@ -591,24 +355,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         random_state=None,
         verbose: bool = False,
     ):
-        self.prior = prior
-        self.inference = inference
-        self.guide = guide
-        self.noise = noise
-        self.noise_prior = noise_prior
-        self.fit_intercept = fit_intercept
-        self.num_steps = num_steps
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.num_particles = num_particles
-        self.batch_size = batch_size
-        self.num_samples = num_samples
-        self.num_warmup = num_warmup
-        self.num_chains = num_chains
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_params(locals())
 
     def _coef_prior(self):
         return resolve_coef_prior(self.prior)
@@ -697,28 +444,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         random_state=None,
         verbose: bool = False,
     ):
-        self.global_scale = global_scale
-        self.regularized = regularized
-        self.expected_nonzero = expected_nonzero
-        self.slab_scale = slab_scale
-        self.slab_df = slab_df
-        self.inference = inference
-        self.guide = guide
-        self.noise = noise
-        self.noise_prior = noise_prior
-        self.fit_intercept = fit_intercept
-        self.num_steps = num_steps
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.num_particles = num_particles
-        self.batch_size = batch_size
-        self.num_samples = num_samples
-        self.num_warmup = num_warmup
-        self.num_chains = num_chains
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_params(locals())
 
     def _coef_prior(self):
         if not self.regularized:

@@ -13,6 +13,8 @@ from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 from pyro.nn import PyroModule, PyroParam
 from torch.distributions import constraints
 
+from .._compat import attach_model, detached_guide_state
+from .._runtime import cpu_copy
 from ._gaussian import guide_leaves, latent_blocks
 
 #: ``guide=`` names and the autoguides they stand for.
@@ -30,9 +32,10 @@ _GAUSSIAN = (
     autoguide.AutoDiagonalNormal,
     autoguide.AutoMultivariateNormal,
 )
-# Initial posterior scale in the unconstrained space. Pyro's default of 0.1
-# is too wide for the horseshoe started near a ridge solution: noise in
-# tau * lambda * z then swamps the fit and pushes the noise scale up.
+# Initial posterior scale in the unconstrained space, passed explicitly so
+# that skbayes' start does not move with Pyro's default. Much wider, and noise
+# in tau * lambda * z swamps a horseshoe fit started near a ridge solution
+# and pushes the noise scale up.
 INIT_SCALE = 0.1
 
 
@@ -281,3 +284,56 @@ def start_gaussian_guide(guide, data: tuple, covariance: dict) -> bool:
             leaf, transform = leaves["scale_tril"]
             leaf.copy_(transform.inv(chol / diag.unsqueeze(-1)))
     return True
+
+
+class PicklableGuide:
+    """Pickles an AutoGuide without touching the live object.
+
+    ``AutoGuide.__getstate__`` drops the model reference *of the guide being
+    pickled*, which would break a guide an estimator still holds; this
+    pickles a detached copy of its state instead, and the estimator points
+    the copy at its model again on loading.
+    """
+
+    def __init__(self, guide: autoguide.AutoGuide):
+        self.guide = guide
+
+    def __reduce__(self):
+        return (_rebuild_guide, (type(self.guide), detached_guide_state(self.guide)))
+
+
+def _rebuild_guide(cls, state):
+    guide = cls.__new__(cls)
+    guide.__setstate__(state)
+    return guide
+
+
+def strip_data(guide) -> None:
+    """Remove training data from a guide's prototype trace before storing it.
+
+    Autoguides keep the trace of one model run, which holds the observed
+    values and the model's arguments; only latent sites are needed later.
+    """
+    trace = getattr(guide, "prototype_trace", None)
+    if trace is None:
+        return
+    for name in list(trace.nodes):
+        node = trace.nodes[name]
+        if node["type"] in ("args", "return") or node.get("is_observed", False):
+            trace.remove_node(name)
+
+
+def stored_guide(guide, module):
+    """The fitted guide as an estimator keeps it: no data, every tensor on the CPU.
+
+    ``module`` is the model, already on the CPU, that an autoguide refers to.
+    """
+    strip_data(guide)
+    if isinstance(guide, autoguide.AutoGuide):
+        # The same detached state a pickle holds, with its tensors moved.
+        guide = cpu_copy(PicklableGuide(guide))
+        attach_model(guide, module)
+        return guide
+    if isinstance(guide, torch.nn.Module):
+        return guide.cpu()
+    return guide

@@ -14,6 +14,8 @@ import torch
 from pyro.infer import MCMC, NUTS
 
 from ._latent import constrain, unconstrain
+from .base import InferenceEngine, InferenceResult, RunSettings, register_engine
+from .svi import SVIEngine
 
 
 @dataclass(frozen=True)
@@ -192,3 +194,44 @@ def _to_latent(reparam, draws: dict, chunk: int = 100) -> dict:
             part = {name: value[begin : begin + chunk] for name, value in draws.items()}
             pieces.append(reparam.to_latent(part)[0])
     return {name: torch.cat([piece[name] for piece in pieces]) for name in pieces[0]}
+
+
+@register_engine
+class NUTSEngine(InferenceEngine):
+    """The No-U-Turn sampler on the model's direct log density.
+
+    Models with point parameters (empirical Bayes) have them fitted by SVI
+    first, then fixed; NUTS samples the rest, in the model's non-centred
+    parameterisation and in the coordinates its ``nuts_reparameterization``
+    offers.
+    """
+
+    name, display_name, kind = "nuts", "NUTS", "mcmc"
+
+    def run(self, model, data, settings: RunSettings) -> InferenceResult:
+        loss_curve = n_iter = None
+        start = model.start(data)
+        if model.has_point_parameters:
+            fitted = SVIEngine().fit(model, data, settings, start=start)
+            model = model.with_fixed_parameters(fitted.model.point_estimates())
+            loss_curve, n_iter = fitted.run.loss_curve, fitted.run.n_iter
+        model = model.configured(centered=self.centered, start=start)
+        result = run_nuts(
+            model,
+            data.arguments(),
+            init_values=model.initial_values(start),
+            reparam=model.nuts_reparameterization(data),
+            num_samples=settings.num_samples,
+            num_warmup=settings.num_warmup,
+            num_chains=settings.num_chains,
+            verbose=settings.verbose,
+        )
+        return InferenceResult(
+            kind=self.kind,
+            model=model,
+            samples=result.samples,
+            engine=self.display_name,
+            divergences=result.divergences,
+            loss_curve=loss_curve,
+            n_iter=n_iter,
+        )

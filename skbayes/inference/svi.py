@@ -29,8 +29,11 @@ from pyro import poutine
 from pyro.infer import Trace_ELBO
 from pyro.infer.autoguide import AutoContinuous
 
+from .._compat import foreach
 from ._gaussian import gaussian_sampler, rsample_gaussian
-from ._latent import split_latent
+from ._latent import constrain, split_latent
+from .base import InferenceEngine, InferenceResult, RunSettings, register_engine
+from .guides import build_guide, check_guide_spec, start_gaussian_guide
 
 WINDOW = 50
 LR_DECAY = 4.0
@@ -399,18 +402,117 @@ class Adam:
         grads = [
             p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params
         ]
-        torch._foreach_lerp_(self._mean, grads, 1 - beta1)
-        torch._foreach_mul_(self._square, beta2)
-        torch._foreach_addcmul_(self._square, grads, grads, 1 - beta2)
+        foreach.lerp_(self._mean, grads, 1 - beta1)
+        foreach.mul_(self._square, beta2)
+        foreach.addcmul_(self._square, grads, grads, 1 - beta2)
         bias1 = 1 - beta1**self.steps
         bias2 = 1 - beta2**self.steps
-        denom = torch._foreach_sqrt(self._square)
-        torch._foreach_div_(denom, math.sqrt(bias2))
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self._mean, denom, -self.lr / bias1)
+        denom = foreach.sqrt(self._square)
+        foreach.div_(denom, math.sqrt(bias2))
+        foreach.add_(denom, self.eps)
+        foreach.addcdiv_(self.params, self._mean, denom, -self.lr / bias1)
 
 
 def _progress_bar(total: int):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="SVI", leave=False)
+
+
+def draw_from_guide(guide, sites: dict, num_samples: int, data: tuple) -> dict:
+    """``num_samples`` draws of each latent site from a fitted guide.
+
+    Gaussian autoguides draw all at once from their posterior; other guides
+    are traced once per draw. Must run in the parameter-store scope the guide
+    was fitted in.
+    """
+    with torch.no_grad():
+        if isinstance(guide, AutoContinuous):
+            latent = guide.get_posterior().sample((num_samples,))
+            values, _ = constrain(split_latent(guide, latent), sites)
+            return values
+        draws = {name: [] for name in sites}
+        for _ in range(num_samples):
+            trace = poutine.trace(guide).get_trace(*data)
+            for name in sites:
+                draws[name].append(trace.nodes[name]["value"])
+        return {name: torch.stack(values) for name, values in draws.items()}
+
+
+@dataclass(frozen=True)
+class FittedGuide:
+    """An SVI fit before any draws: the model as run, its guide and the run."""
+
+    model: object
+    guide: Callable
+    run: SVIResult
+    data: tuple
+
+
+@register_engine
+class SVIEngine(InferenceEngine):
+    """Stochastic variational inference: a guide fitted by ``run_svi``.
+
+    The model starts where it says (``BayesianModule.start``), in its centred
+    parameterisation; Gaussian guides start at the start's covariance when it
+    has one. Draws come from the fitted guide.
+    """
+
+    name, display_name, kind = "svi", "SVI", "variational"
+    centered = True
+    supports_minibatch = True
+
+    def check(self, model, data, settings: RunSettings) -> None:
+        if settings.guide is not None:
+            check_guide_spec(settings.guide)
+
+    def fit(self, model, data, settings: RunSettings, start=None) -> FittedGuide:
+        """Fit the guide (and the model's point parameters), without drawing.
+
+        ``start`` defaults to the model's own (``BayesianModule.start``).
+        """
+        start = model.start(data) if start is None else start
+        model = model.configured(centered=self.centered, start=start)
+        arguments = data.arguments()
+        guide = build_guide(
+            settings.guide,
+            model,
+            init_values=model.initial_values(start),
+            default=settings.default_guide,
+        )
+        if start.covariance:
+            start_gaussian_guide(guide, arguments, start.covariance)
+        result = run_svi(
+            model,
+            guide,
+            arguments,
+            learning_rate=settings.learning_rate,
+            max_steps=settings.num_steps,
+            tol=settings.tol,
+            n_iter_no_change=settings.n_iter_no_change,
+            num_particles=settings.num_particles,
+            batch_sampler=data.next_batch if data.batch_size is not None else None,
+            verbose=settings.verbose,
+        )
+        if hasattr(guide, "laplace_approximation"):
+            guide = guide.laplace_approximation(*arguments)
+        if not result.converged and settings.tol > 0:
+            settings.warn(
+                f"SVI stopped at num_steps={settings.num_steps} before the loss "
+                "converged. Increase num_steps or learning_rate."
+            )
+        return FittedGuide(model, guide, result, arguments)
+
+    def run(self, model, data, settings: RunSettings) -> InferenceResult:
+        fitted = self.fit(model, data, settings)
+        sites = fitted.model.prior_sites()
+        draws = draw_from_guide(fitted.guide, sites, settings.num_samples, fitted.data)
+        return InferenceResult(
+            kind=self.kind,
+            model=fitted.model,
+            samples={name: value[None] for name, value in draws.items()},
+            engine=self.display_name,
+            guide=fitted.guide,
+            loss_curve=fitted.run.loss_curve,
+            n_iter=fitted.run.n_iter,
+        )

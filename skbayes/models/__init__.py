@@ -1,7 +1,22 @@
-"""Model backbones: ``PyroModule`` definitions of priors and likelihoods."""
+"""Model backbones: ``PyroModule`` definitions of priors and likelihoods.
 
-from ._base import BayesianModule
+A model states what is inferred (a likelihood and a prior) and may offer the
+engines optional fast paths (``BayesianModule``'s capabilities). It imports
+priors, never inference.
+"""
+
+from ._base import BayesianModule, ModelData, Start
+from ._transforms import constrain, unconstrain
 from .beta_bernoulli import BetaBernoulliModel
-from .linear import LinearRegressionModel
+from .linear import LinearData, LinearRegressionModel
 
-__all__ = ["BayesianModule", "BetaBernoulliModel", "LinearRegressionModel"]
+__all__ = [
+    "BayesianModule",
+    "BetaBernoulliModel",
+    "LinearData",
+    "LinearRegressionModel",
+    "ModelData",
+    "Start",
+    "constrain",
+    "unconstrain",
+]

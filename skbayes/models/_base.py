@@ -1,13 +1,63 @@
-"""The contract every skbayes model backbone fulfils."""
+"""The contract every skbayes model backbone fulfils, and its optional extras."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
 from pyro.nn import PyroModule
 
-from ..inference._latent import constrain
+from ._transforms import constrain
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where inference starts: latent values and, optionally, their spread.
+
+    Attributes
+    ----------
+    values : dict of str to Tensor or None
+        Constrained starting values of latent sites; None lets each engine
+        choose (autoguides start at the prior median).
+    covariance : dict of str to Tensor or None
+        Covariance blocks in the unconstrained space, per site, for Gaussian
+        guides that can start there.
+    """
+
+    values: dict | None = None
+    covariance: dict | None = None
+
+
+@dataclass
+class ModelData:
+    """The data a model is fitted to, in the form its log density takes.
+
+    Attributes
+    ----------
+    arrays : tuple of Tensor
+        The arguments of ``log_density`` after the latent values.
+    batch_size : int or None
+        Rows per minibatch, when engines that can should subsample.
+    """
+
+    arrays: tuple
+    batch_size: int | None = field(default=None, kw_only=True)
+
+    def arguments(self) -> tuple:
+        """The data for the first step: all of it, or a first minibatch."""
+        return self.arrays
+
+    def next_batch(self) -> tuple:
+        """A fresh minibatch (``batch_size`` rows drawn with replacement)."""
+        raise NotImplementedError(f"{type(self).__name__} has no minibatches.")
+
+    @property
+    def problem_size(self) -> int:
+        """Entries of data touched per step (small problems run on one thread)."""
+        return sum(a.numel() for a in self.arrays)
 
 
 class BayesianModule(PyroModule):
@@ -96,6 +146,55 @@ class BayesianModule(PyroModule):
     def derived(self, values: dict) -> dict[str, torch.Tensor]:
         """Quantities computed from latent values that users want reported."""
         return {}
+
+    # -- optional capabilities, which engines use when offered ---------------
+    #: Whether the model has point-estimated parameters (empirical Bayes),
+    #: which samplers cannot optimise themselves.
+    has_point_parameters = False
+
+    #: Name of the Gibbs kernel for this model (see
+    #: ``skbayes.inference.gibbs.GIBBS_KERNELS``), or None.
+    gibbs_kernel: str | None = None
+
+    def start(self, data: ModelData) -> Start:
+        """Where inference should start; by default, where each engine likes."""
+        return Start()
+
+    def configured(self, *, centered: bool, start: Start) -> BayesianModule:
+        """The model as an engine runs it.
+
+        ``centered`` is the parameterisation the engine prefers (see
+        ``CoefPrior.with_parameterization``); ``start`` may set the initial
+        value of point parameters.
+        """
+        return self
+
+    def with_fixed_parameters(self, values: dict | None = None) -> BayesianModule:
+        """The model with its point parameters fixed, at ``values`` or as fitted."""
+        return self
+
+    def initial_values(self, start: Start) -> dict | None:
+        """Constrained starting values of every latent site of this model."""
+        return start.values
+
+    def nuts_reparameterization(self, data: ModelData):
+        """A change of variables NUTS should sample in (see ``run_nuts``), or None."""
+        return None
+
+    def exact_posterior(self, data: ModelData):
+        """The posterior in closed form (with ``sample(num, rng)``), or None."""
+        return None
+
+    def placeholder_data(self) -> tuple:
+        """Data with no rows, for running a fitted guide to draw from it."""
+        raise NotImplementedError
+
+    def posterior_draws(self, latent: dict, **context) -> dict[str, np.ndarray]:
+        """Latent draws (one leading draw axis) plus derived values, as numpy."""
+        out = {name: value.cpu().numpy() for name, value in latent.items()}
+        derived = self.derived(latent)
+        out.update({k: torch.as_tensor(v).cpu().numpy() for k, v in derived.items()})
+        return out
 
     # -- shared machinery --------------------------------------------------
     def forward(self, *data):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
 
-from ._base import BayesianModule
+from ._base import BayesianModule, ModelData, Start
 
 
 class BetaBernoulliModel(BayesianModule):
@@ -65,3 +68,39 @@ class BetaBernoulliModel(BayesianModule):
         return (
             torch.xlogy(successes, p) + torch.xlogy(failures, torch.neg(p).add(1))
         ).sum(-1)
+
+    # -- capabilities ---------------------------------------------------------
+    def start(self, data: ModelData) -> Start:
+        # The smoothed frequencies: inside the support even for 0 or n successes.
+        (X,) = data.arrays
+        return Start(values={"p": (X.sum(0) + 0.5) / (X.shape[0] + 1.0)})
+
+    def exact_posterior(self, data: ModelData) -> BetaPosterior:
+        (X,) = data.arrays
+        successes = X.sum(0).cpu().numpy()
+        failures = X.shape[0] - successes
+        return BetaPosterior(self.alpha + successes, self.beta + failures)
+
+    def placeholder_data(self) -> tuple:
+        return (self.anchor.new_zeros(0, self.n_columns),)
+
+
+@dataclass(frozen=True)
+class BetaPosterior:
+    """``p_j ~ Beta(alpha_j, beta_j)`` independently: the conjugate posterior.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> posterior = BetaPosterior(np.array([8.0]), np.array([4.0]))
+    >>> posterior.sample(3, np.random.default_rng(0))["p"].shape
+    (3, 1)
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+
+    def sample(self, num_samples: int, rng: np.random.Generator) -> dict:
+        """``num_samples`` independent draws of ``p``, shape (num_samples, k)."""
+        size = (num_samples, len(self.alpha))
+        return {"p": rng.beta(self.alpha, self.beta, size=size)}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 
+import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
@@ -11,9 +14,135 @@ from pyro.nn import PyroParam
 from torch.distributions import constraints
 from torch.nn.functional import softplus
 
-from ..priors import CoefPrior, Horseshoe
+from ..priors import CoefPrior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
-from ._base import BayesianModule
+from ._base import BayesianModule, ModelData, Start
+from .conjugate import normal_prior_start
+from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
+
+
+@dataclass
+class LinearData(ModelData):
+    """Regression data and its summaries, built once per fit.
+
+    ``arrays`` holds X and y as given; the model sees them centred on
+    ``x_mean`` and ``y_mean`` (zeros without an intercept). The centred
+    ``X'X``, ``X'y`` and ``y'y`` are formed without a centred copy of X, and
+    minibatches are centred on the fly, which keeps peak memory near the size
+    of X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skbayes.models import LinearData
+    >>> X = np.array([[1.0, 0.0], [3.0, 2.0]])
+    >>> data = LinearData.from_arrays(
+    ...     X, np.array([1.0, 3.0]), fit_intercept=True, dtype=torch.float64
+    ... )
+    >>> data.x_mean.tolist(), data.gram.tolist()
+    ([2.0, 1.0], [[2.0, 2.0], [2.0, 2.0]])
+    """
+
+    x_mean: torch.Tensor = None
+    y_mean: torch.Tensor = None
+    gram: torch.Tensor = None
+    xty: torch.Tensor = None
+    yty: torch.Tensor = None
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        fit_intercept: bool,
+        dtype: torch.dtype,
+        device: torch.device | str = "cpu",
+        batch_size: int | None = None,
+    ) -> LinearData:
+        """Share X and y with torch (no copy where possible) and summarise them."""
+        X_t, y_t = _as_tensors(X, y, dtype=dtype, device=device)
+        n, d = X_t.shape
+        x_mean = X_t.mean(0) if fit_intercept else X_t.new_zeros(d)
+        y_mean = y_t.mean() if fit_intercept else y_t.new_zeros(())
+        gram = X_t.T @ X_t - n * torch.outer(x_mean, x_mean)
+        xty = X_t.T @ y_t - n * x_mean * y_mean
+        yty = y_t @ y_t - n * y_mean**2
+        minibatch = batch_size is not None and batch_size < n
+        return cls(
+            (X_t, y_t),
+            x_mean=x_mean,
+            y_mean=y_mean,
+            gram=gram,
+            xty=xty,
+            yty=yty,
+            batch_size=batch_size if minibatch else None,
+        )
+
+    @property
+    def n_samples(self) -> int:
+        return self.arrays[0].shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.arrays[0].shape[1]
+
+    @property
+    def stats(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Centred ``X'X``, ``X'y`` and ``y'y``."""
+        return self.gram, self.xty, self.yty
+
+    @property
+    def problem_size(self) -> int:
+        return (self.batch_size or self.n_samples) * self.n_features
+
+    def arguments(self) -> tuple:
+        if self.batch_size is not None:
+            return self.next_batch()
+        X, y = self.arrays
+        return X - self.x_mean, y - self.y_mean
+
+    def next_batch(self) -> tuple:
+        X, y = self.arrays
+        index = torch.randint(self.n_samples, (self.batch_size,), device=X.device)
+        return X[index] - self.x_mean, y[index] - self.y_mean
+
+    def centre(self) -> tuple[np.ndarray, float]:
+        """``(mean(X), mean(y))`` as numpy, for predictions on new rows."""
+        return self.x_mean.cpu().numpy(), float(self.y_mean)
+
+    def ridge_start(self) -> tuple[torch.Tensor, float]:
+        """A ridge solution and a noise scale to start inference from."""
+        gram, xty, yty = self.stats
+        n = self.n_samples
+        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+        coef = torch.linalg.solve(gram + eye, xty)
+        rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
+        var_y = float(yty) / (n - 1) if n > 1 else 1.0
+        noise = max(rss / n, 1e-2 * var_y, 1e-6)
+        return coef, float(np.sqrt(noise))
+
+
+def _as_tensors(*arrays, dtype, device) -> list[torch.Tensor]:
+    """Share the arrays' memory with torch, without copying read-only ones.
+
+    skbayes never writes to these tensors, so torch's warning about
+    non-writable arrays (read-only memmaps, say) does not apply.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
+        return [torch.as_tensor(a, dtype=dtype, device=device) for a in arrays]
+
+
+@dataclass(frozen=True)
+class LinearStart(Start):
+    """A start from a point estimate of the coefficients and the noise scale."""
+
+    coef: torch.Tensor = None
+    noise_scale: float = 1.0
 
 
 class LinearRegressionModel(BayesianModule):
@@ -109,6 +238,8 @@ class LinearRegressionModel(BayesianModule):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._init_kwargs = kwargs
+        self.init_noise_scale = float(init_noise_scale)
         self.prior = prior
         self.n_features = int(n_features)
         self.n_samples = int(n_samples)
@@ -147,6 +278,123 @@ class LinearRegressionModel(BayesianModule):
     @property
     def has_dependent_sites(self) -> bool:
         return self.prior.has_dependent_sites
+
+    # -- capabilities (see BayesianModule) ------------------------------------
+    @property
+    def has_point_parameters(self) -> bool:
+        return self.noise == "point"
+
+    @property
+    def gibbs_kernel(self) -> str | None:
+        return self.prior.gibbs_kernel
+
+    def replace(self, **changes) -> LinearRegressionModel:
+        """A new model with some constructor arguments changed, on this device."""
+        arguments = {
+            "prior": self.prior,
+            "n_features": self.n_features,
+            "n_samples": self.n_samples,
+            "noise": self.noise,
+            "noise_prior": self.noise_prior,
+            "fit_intercept": self.fit_intercept,
+            "init_noise_scale": self.init_noise_scale,
+            **self._init_kwargs,
+            "dtype": self.anchor.dtype,
+        }
+        arguments.update(changes)
+        return type(self)(**arguments).to(self.anchor.device)
+
+    def start(self, data: LinearData) -> LinearStart:
+        scale = self.prior.fixed_gaussian_scale
+        if scale is None:
+            coef, noise_scale = data.ridge_start()
+            return LinearStart(coef=coef, noise_scale=noise_scale)
+        # The conjugate answer given the noise's mode, and its covariance:
+        # SVI then starts where the posterior is, not at a ridge guess.
+        conj = normal_prior_start(
+            *data.stats,
+            self.n_samples,
+            scale=scale,
+            noise=self.noise,
+            noise_prior=self.noise_prior,
+            fit_intercept=self.fit_intercept,
+        )
+        covariance = {"coef": conj.coef_cov}
+        if self.noise == "inverse_gamma":
+            sd = conj.log_noise_var_sd
+            covariance["noise_var"] = conj.coef_mean.new_tensor([[sd**2]])
+        return LinearStart(
+            coef=conj.coef_mean,
+            noise_scale=math.sqrt(conj.noise_var),
+            covariance=covariance,
+        )
+
+    def configured(self, *, centered: bool, start: Start) -> LinearRegressionModel:
+        changes = {"prior": self.prior.with_parameterization(centered)}
+        if isinstance(start, LinearStart):
+            changes["init_noise_scale"] = start.noise_scale
+        return self.replace(**changes)
+
+    def point_estimates(self) -> dict:
+        """The fitted point parameters: the noise scale, for ``noise="point"``."""
+        return {"noise_scale": float(self.noise_scale.detach())}
+
+    def with_fixed_parameters(self, values: dict | None = None):
+        if not self.has_point_parameters:
+            return self
+        values = self.point_estimates() if values is None else values
+        return self.replace(noise=float(values["noise_scale"]))
+
+    def initial_values(self, start: Start) -> dict | None:
+        if not isinstance(start, LinearStart):
+            return start.values
+        init = self.prior.init_values(start.coef, start.noise_scale, self.n_samples)
+        if self.noise == "inverse_gamma":
+            init["noise_var"] = start.coef.new_tensor(start.noise_scale**2)
+        return init
+
+    def nuts_reparameterization(self, data: LinearData):
+        noise_var = None if self.noise == "inverse_gamma" else float(self.noise) ** 2
+        scale = self.prior.fixed_gaussian_scale
+        if scale is not None:
+            return NormalConditionalWhitening(
+                data.gram, data.xty, scale, noise_var=noise_var
+            )
+        if self.prior.conditionally_gaussian:
+            return ScaleMixtureConditionalWhitening(
+                data.gram,
+                data.xty,
+                self.prior,
+                self.prior_sites(),
+                self.n_samples,
+                noise_var=noise_var,
+            )
+        return None
+
+    def placeholder_data(self) -> tuple:
+        return self.anchor.new_zeros(0, self.n_features), self.anchor.new_zeros(0)
+
+    def posterior_draws(self, latent, *, x_mean, y_mean):
+        """Latent draws plus ``coef``, ``intercept`` and ``noise_scale``.
+
+        The intercept, integrated out during inference, is drawn from
+        ``Normal(mean(y) - mean(X) @ coef, sigma**2 / n)`` given each draw.
+        """
+        derived = self.derived(latent)
+        coef = derived["coef"]
+        noise_scale = torch.as_tensor(derived["noise_scale"]).expand(coef.shape[0])
+        if self.fit_intercept:
+            intercept = y_mean - coef @ coef.new_tensor(x_mean)
+            noise = torch.randn_like(intercept)
+            intercept = intercept + noise_scale / np.sqrt(self.n_samples) * noise
+        else:
+            intercept = torch.zeros_like(noise_scale)
+        out = {name: value.cpu().numpy() for name, value in latent.items()}
+        out.update({k: torch.as_tensor(v).cpu().numpy() for k, v in derived.items()})
+        out["noise_scale"] = noise_scale.cpu().numpy()
+        out["coef"] = coef.cpu().numpy()
+        out["intercept"] = intercept.cpu().numpy()
+        return out
 
     def noise_scale_of(self, values: dict) -> torch.Tensor:
         if self.noise == "inverse_gamma":
@@ -189,7 +437,7 @@ class LinearRegressionModel(BayesianModule):
         # objects and no constrained round trip, which roughly halves the
         # autograd graph of an SVI step (tests check that the two agree).
         log_p, noise_scale = self._noise_log_density(unconstrained)
-        if type(self.prior) is Horseshoe and self.prior.centered:
+        if self.prior.fused_density == "centred_horseshoe":
             return log_p + _CentredHorseshoeLogDensity.apply(
                 unconstrained["tau"],
                 unconstrained["lambda"],
@@ -253,10 +501,10 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
 
     ``log p(y, coef, tau, lambda | sigma)`` in the unconstrained space of
     ``HorseshoeRegression``'s default SVI: ``Horseshoe.log_density`` plus
-    ``_log_likelihood_of``, with the gradient written out. At d = n = 100 an
-    SVI step pays autograd several microseconds per operation whatever its
-    size; one node for the two took 11% off the default fit (1,000 steps of
-    the tutorial's problem, 0.615 s -> 0.545 s, median ratio of 4 runs).
+    ``_log_likelihood_of``, with the gradient written out. On problems of the
+    tutorial's size an SVI step pays autograd several microseconds per
+    operation whatever its size, so one node for the two is cheaper than the
+    composed closed forms (see the speed section of ``docs/benchmarks.md``).
     ``tests/test_linear.py`` checks it against the composed closed forms.
 
     With ``t = log tau``, ``u = log lambda``, ``z = coef / exp(t + u)`` and

@@ -75,7 +75,6 @@ class _HalfCauchy(dist.HalfCauchy):
         return _LOG_2_OVER_PI - scale.log() - (value / scale).square().log1p()
 
 
-
 class CoefPrior(_Prior):
     """Base class for priors on regression coefficients.
 
@@ -116,9 +115,39 @@ class CoefPrior(_Prior):
     #: that ``latent_sites`` must be rebuilt from the values to score them.
     has_dependent_sites = False
 
+    # -- optional capabilities ----------------------------------------------
+    # What a prior can offer the fast engines, declared here instead of being
+    # discovered from its class; a subclass inherits them. A prior written
+    # outside skbayes needs none of them: SVI and NUTS work from
+    # ``latent_sites`` alone.
+
     #: Name of the Gibbs kernel that samples this prior exactly (a key of
     #: ``skbayes.inference.gibbs.GIBBS_KERNELS``), or None where there is none.
     gibbs_kernel: str | None = None
+
+    #: ``s`` when the coefficients are exactly ``Normal(0, s**2 I)`` with ``s``
+    #: fixed: the model's coefficient posterior is then Gaussian in closed form
+    #: given the noise (the SVI start, the NUTS whitening, the Gibbs kernel).
+    fixed_gaussian_scale: float | None = None
+
+    #: Whether ``coef = coef_scale(values, ...) * z`` with ``z ~ Normal(0, I)``
+    #: given the other sites, so that the coefficients are Gaussian given them
+    #: (``skbayes.models.whitening.ScaleMixtureConditionalWhitening``).
+    conditionally_gaussian: bool = False
+
+    #: Name of a closed form of this prior's density that a model may fuse
+    #: with its likelihood into one autograd node (see
+    #: ``LinearRegressionModel.log_density``), or None.
+    fused_density: str | None = None
+
+    def with_parameterization(self, centered: bool) -> CoefPrior:
+        """This prior in the parameterisation an engine prefers.
+
+        Engines that fit Gaussian guides prefer centred sites and samplers
+        non-centred ones (see ``skbayes.priors.horseshoe``); priors with a
+        choice left open (``centered=None``) return a copy that makes it.
+        """
+        return self
 
     def latent_sites(
         self,
@@ -202,5 +231,3 @@ class CoefPrior(_Prior):
             )
         log_p = sum(site.log_prob(values[name]) for name, site in sites.items())
         return log_p + log_det, self.transform(values, noise_scale, n_samples)["coef"]
-
-

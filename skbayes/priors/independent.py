@@ -32,6 +32,10 @@ class Normal(CoefPrior):
     def __init__(self, scale: float = 10.0):
         self.scale = scale
 
+    @property
+    def fixed_gaussian_scale(self) -> float:
+        return float(self.scale)
+
     def latent_sites(self, n_features, *, like, **context):
         zero = torch.zeros(n_features, dtype=like.dtype, device=like.device)
         return {"coef": dist.Normal(zero, _const(self.scale, like)).to_event(1)}

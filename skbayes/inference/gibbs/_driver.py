@@ -1,0 +1,320 @@
+"""``run_gibbs``: chains, warm-up and the buffers of draws around a kernel."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ...priors import CoefPrior
+from ._kernel import GibbsKernel
+from ._updates import _DTYPE
+from .horseshoe import HorseshoeGibbsKernel
+from .normal import NormalGibbsKernel
+
+__all__ = ["GIBBS_KERNELS", "GibbsResult", "check_gibbs_prior", "run_gibbs"]
+
+#: The Gibbs kernels by name; a prior names its own by ``prior.gibbs_kernel``.
+GIBBS_KERNELS: dict[str, type[GibbsKernel]] = {
+    "normal": NormalGibbsKernel,
+    "horseshoe": HorseshoeGibbsKernel,
+}
+
+Sampler = Literal["auto", "rue", "bhattacharya"]
+TauUpdate = Literal["auto", "both", "conjugate", "blocked"]
+
+
+@dataclass(frozen=True)
+class GibbsResult:
+    """What a run of ``run_gibbs`` produced.
+
+    Attributes
+    ----------
+    samples : dict of str to Tensor
+        Draws after warm-up, shape ``(chains, draws, ...)``, in the dtype and
+        on the device of ``Xc``. Always ``"coef"`` (d,); ``"noise_var"`` when
+        ``noise="inverse_gamma"``; for the horseshoe also ``"tau"``,
+        ``"lambda"`` (d,) and ``"z" = coef / (tau * lambda)`` (d,), the
+        non-centred sites of ``Horseshoe``.
+    noise_scale : float or None
+        The noise scale the chains were run with when it was not sampled: the
+        given float, or the empirical-Bayes estimate for ``noise="point"``.
+    sampler : {"svd", "rue", "bhattacharya"}
+        The algorithm that drew ``coef``.
+    tau_update : {"both", "conjugate", "blocked"} or None
+        How ``tau`` was updated (horseshoe only).
+    """
+
+    samples: dict[str, torch.Tensor]
+    noise_scale: float | None
+    sampler: str
+    tau_update: str | None = None
+
+
+def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
+    """Return the validated prior, or raise ``ValueError`` naming it.
+
+    Parameters
+    ----------
+    prior : CoefPrior or str
+        A prior object or an alias from ``skbayes.priors.COEF_PRIORS``.
+
+    Returns
+    -------
+    CoefPrior
+        The validated prior; its ``gibbs_kernel`` is a key of
+        ``GIBBS_KERNELS``.
+    """
+    if isinstance(prior, str):
+        from ...priors import resolve_coef_prior
+
+        prior = resolve_coef_prior(prior)
+    if getattr(prior, "gibbs_kernel", None) not in GIBBS_KERNELS:
+        allowed = " and ".join(repr(name) for name in GIBBS_KERNELS)
+        raise ValueError(
+            f"inference='gibbs' has no sampler for the {type(prior).__name__} "
+            f"prior; it supports the priors whose gibbs_kernel is {allowed} "
+            "(Normal and Horseshoe). Use inference='nuts' or 'svi'."
+        )
+    return prior.validate()
+
+
+def _check_data(Xc: torch.Tensor, yc: torch.Tensor, stats) -> None:
+    """Raise ``ValueError`` unless the shapes of ``run_gibbs``'s data agree."""
+    if Xc.dim() != 2 or yc.dim() != 1 or len(yc) != len(Xc):
+        raise ValueError(
+            f"Xc must be (n, d) and yc (n,); got {tuple(Xc.shape)} and "
+            f"{tuple(yc.shape)}."
+        )
+    if stats is not None:
+        d = Xc.shape[1]
+        gram, xty = stats
+        if tuple(gram.shape) != (d, d) or tuple(xty.shape) != (d,):
+            raise ValueError(
+                f"stats must be (X'X, X'y) of shapes {(d, d)} and {(d,)}; got "
+                f"{tuple(gram.shape)} and {tuple(xty.shape)}."
+            )
+
+
+def _check_options(noise, noise_prior, counts, sampler, tau_update) -> tuple:
+    """Raise ``ValueError`` on a malformed option; return ``noise_prior``'s floats."""
+    if isinstance(noise, str):
+        if noise not in ("inverse_gamma", "point"):
+            raise ValueError(
+                f"noise must be 'inverse_gamma', 'point' or a float, got {noise!r}."
+            )
+    elif not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise > 0):
+        raise ValueError(f"A fixed noise scale must be positive, got {noise!r}.")
+    shape0, rate0 = (float(v) for v in noise_prior)
+    if not (shape0 > 0 and rate0 > 0):
+        raise ValueError(f"noise_prior must be positive, got {noise_prior!r}.")
+    num_samples, num_warmup, num_chains = counts
+    if num_samples < 1 or num_warmup < 0 or num_chains < 1:
+        raise ValueError(
+            "num_samples and num_chains must be >= 1 and num_warmup >= 0; got "
+            f"{num_samples}, {num_chains} and {num_warmup}."
+        )
+    if tau_update not in ("auto", "both", "conjugate", "blocked"):
+        raise ValueError(
+            "tau_update must be 'auto', 'both', 'conjugate' or 'blocked', got "
+            f"{tau_update!r}."
+        )
+    if sampler not in ("auto", "rue", "bhattacharya"):
+        raise ValueError(
+            f"sampler must be 'auto', 'rue' or 'bhattacharya', got {sampler!r}."
+        )
+    return shape0, rate0
+
+
+def run_gibbs(
+    Xc: torch.Tensor,
+    yc: torch.Tensor,
+    *,
+    prior: CoefPrior | str,
+    noise: str | float = "inverse_gamma",
+    noise_prior: tuple[float, float] = (0.1, 0.1),
+    fit_intercept: bool = True,
+    num_samples: int = 1000,
+    num_warmup: int = 500,
+    num_chains: int = 1,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+    init: dict | None = None,
+    init_jitter: float = 0.1,
+    sampler: Sampler = "auto",
+    tau_update: TauUpdate = "auto",
+    stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> GibbsResult:
+    """Sample the linear model's posterior by Gibbs sweeps.
+
+    Parameters
+    ----------
+    Xc : Tensor of shape (n, d)
+        Centred design matrix (the columns' means subtracted when
+        ``fit_intercept``). Any float dtype and device; sampling runs in
+        float64 on that device.
+    yc : Tensor of shape (n,)
+        Centred targets.
+    prior : CoefPrior or str
+        The coefficient prior (or its alias, such as ``"normal"`` or
+        ``"horseshoe"``). Its ``gibbs_kernel`` names the kernel of
+        ``GIBBS_KERNELS`` that samples it: Normal and Horseshoe (and their
+        subclasses) have one; any other prior raises ``ValueError``.
+    noise : "inverse_gamma", "point" or float
+        ``"inverse_gamma"`` samples ``sigma**2`` under an
+        ``InverseGamma(*noise_prior)`` prior. A float fixes the noise *scale*
+        ``sigma``. ``"point"`` is empirical Bayes: ``sigma**2`` is fixed at
+        the maximiser of the marginal likelihood, found exactly for the
+        Normal prior and by stochastic approximation EM during warm-up for
+        the horseshoe (see Notes).
+    noise_prior : tuple of (shape, rate)
+        Inverse-gamma prior on ``sigma**2``.
+    fit_intercept : bool
+        Whether the data were centred to integrate a flat-prior intercept out.
+        That leaves ``n - 1`` degrees of freedom for ``sigma**2`` instead of
+        ``n`` (the model's ``log(sigma)`` factor).
+    num_samples, num_warmup : int
+        Draws kept and sweeps discarded, per chain.
+    num_chains : int
+        Chains, run together as one batch.
+    seed : int, optional
+        Seeds a fresh generator on ``Xc``'s device when ``generator`` is not
+        given; ``None`` draws fresh entropy.
+    generator : torch.Generator, optional
+        Source of all random numbers; must live on ``Xc``'s device.
+    init : dict, optional
+        Starting values of ``"noise_var"``, ``"tau"`` and ``"lambda"`` (other
+        keys are ignored: ``coef`` is drawn first, from its conditional).
+        Defaults: ``var(yc)``, ``global_scale`` and ones.
+    init_jitter : float
+        Chains after the first start from the initial values times
+        ``exp(init_jitter * N(0, 1))``.
+    sampler : {"auto", "rue", "bhattacharya"}
+        Horseshoe only: how ``coef`` is drawn. ``"auto"`` takes Rue's
+        Cholesky sampler when ``n >= d`` and Bhattacharya et al.'s otherwise.
+        The Normal prior always uses a precomputed SVD.
+    tau_update : {"auto", "both", "conjugate", "blocked"}
+        Horseshoe only: how the global scale ``tau`` (and ``sigma**2``)
+        move. ``"conjugate"``: Makalic and Schmidt's inverse-gamma draw of
+        ``tau`` given ``coef``. ``"blocked"``: Metropolis steps on ``tau``
+        and ``sigma**2`` with ``coef`` integrated out, then a fresh ``coef``
+        (after Johndrow et al. 2020). ``"both"``: both each sweep. The
+        conjugate draw of ``sigma**2 | coef`` is made in every case.
+        ``"auto"`` is ``"both"`` when ``d > n``, where the conjugate draw of
+        ``tau`` alone mixes slowly, and ``"conjugate"`` otherwise, where it
+        gives more effective draws per second for every site (``"both"``
+        costs two more Cholesky factorisations per sweep).
+    stats : tuple of Tensor, optional
+        ``(Xc'Xc, Xc'yc)``, of shapes (d, d) and (d,), when already computed
+        (converted to float64 on ``Xc``'s device). They replace the products
+        the Normal prior's SVD (when ``n > d``) and Rue's sampler would form.
+
+    Returns
+    -------
+    GibbsResult
+
+    Notes
+    -----
+    Horseshoe prior. One sweep draws, in turn (the auxiliary variables
+    ``nu`` and ``xi`` are those of Makalic and Schmidt 2016, with ``tau``'s
+    scale ``A = global_scale``):
+
+    * with ``tau_update`` ``"blocked"`` or ``"both"``: random-walk Metropolis
+      steps on ``log tau`` and then (when sampled) ``log sigma**2`` under
+      ``p(tau, sigma**2 | lambda, y)``, ``coef`` integrated out (see
+      ``_CollapsedHorseshoe``; step sizes are tuned during warm-up
+      only);
+    * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see ``sample_rue``;
+    * when sampled, ``sigma**2 | coef, y ~ IG(shape + dof/2, rate +
+      RSS/2)`` with ``dof = n - 1`` if ``fit_intercept`` else ``n``;
+    * ``nu_j | lambda_j ~ IG(1, 1 + 1/lambda_j**2)``;
+    * ``lambda_j**2 | coef_j, tau, nu_j ~ IG(1, 1/nu_j + coef_j**2/(2 tau**2))``;
+    * with ``tau_update`` ``"conjugate"`` or ``"both"``: ``xi | tau ~ IG(1,
+      1/A**2 + 1/tau**2)``, then ``tau**2 | coef, lambda, xi ~ IG((d + 1)/2,
+      1/xi + sum_j coef_j**2 / (2 lambda_j**2))``.
+
+    These follow from ``lambda_j ~ C+(0, 1)`` being ``lambda_j**2 | nu_j ~
+    IG(1/2, 1/nu_j)``, ``nu_j ~ IG(1/2, 1)``, and ``tau ~ C+(0, A)`` being
+    ``tau**2 | xi ~ IG(1/2, 1/xi)``, ``xi ~ IG(1/2, 1/A**2)``. Because
+    ``coef``'s prior variance is ``tau**2 lambda_j**2`` (no ``sigma**2``), no
+    ``sigma`` appears in them, and ``sigma**2``'s shape gains ``dof/2``, not
+    ``(dof + d)/2``.
+
+    Normal prior: one slice-sampling update (Neal 2003) of ``log sigma**2``
+    under its marginal posterior ``p(sigma**2 | y)``, in which
+    ``y ~ N(0, sigma**2 I + scale**2 X X')`` (times ``sigma`` if
+    ``fit_intercept``), then ``coef | sigma**2, y``, the same Gaussian as
+    above. Redrawing ``coef`` right after ``sigma**2`` makes the pair one
+    block move that leaves the joint posterior invariant. The slice width is
+    tuned during warm-up only.
+
+    For ``noise="point"`` with the Normal prior, ``sigma**2`` is the exact
+    maximiser of that marginal likelihood (without the inverse-gamma prior),
+    found once before sampling. When ``d >= n - 1`` it can be degenerate
+    (``sigma -> 0``), as for any type-II maximum likelihood.
+
+    For ``noise="point"`` with the horseshoe the warm-up updates
+    ``sigma**2 <- (1 - g_t) sigma**2 + g_t * mean_chains(RSS) / dof``.
+    ``E[RSS | y, sigma**2] / dof`` is the EM update for the maximiser of the
+    marginal likelihood, since ``log p(y | coef, sigma**2) = -dof/2 log
+    sigma**2 - RSS / (2 sigma**2)`` up to constants. ``g_t = 1`` for the
+    first half of the warm-up (stochastic EM) and ``1 / k`` for the k-th
+    sweep of the second half, which averages the updates (Delyon, Lavielle
+    and Moulines 1999). All chains share the estimate. With no warm-up,
+    ``sigma`` stays at its initial value.
+    """
+    _check_data(Xc, yc, stats)
+    prior = check_gibbs_prior(prior)
+    counts = (num_samples, num_warmup, num_chains)
+    noise_prior = _check_options(noise, noise_prior, counts, sampler, tau_update)
+    device, out_dtype = Xc.device, Xc.dtype
+    if generator is None:
+        if seed is None:
+            from ..._runtime import make_seed
+
+            seed = make_seed(None)
+        generator = torch.Generator(device=device).manual_seed(int(seed))
+    X = Xc.to(_DTYPE)
+    y = yc.to(device=device, dtype=_DTYPE)
+    if stats is not None:
+        stats = tuple(s.to(device=device, dtype=_DTYPE) for s in stats)
+
+    kernel = GIBBS_KERNELS[prior.gibbs_kernel](
+        prior,
+        noise=noise,
+        noise_prior=noise_prior,
+        fit_intercept=fit_intercept,
+        sampler=sampler,
+        tau_update=tau_update,
+    )
+    state = kernel.init(
+        X,
+        y,
+        stats,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        generator=generator,
+        init={} if init is None else init,
+        init_jitter=init_jitter,
+    )
+    out = {
+        name: torch.empty(
+            (num_chains, num_samples, *shape), dtype=_DTYPE, device=device
+        )
+        for name, shape in kernel.sites().items()
+    }
+    for step in range(num_warmup + num_samples):
+        state = kernel.sample(state, step, warmup=step < num_warmup)
+        if step >= num_warmup:
+            # The state at the end of a sweep is one draw of the chain.
+            for name, value in kernel.report(state).items():
+                out[name][:, step - num_warmup] = value
+
+    return GibbsResult(
+        samples={name: value.to(out_dtype) for name, value in out.items()},
+        noise_scale=kernel.noise_scale(state),
+        sampler=kernel.sampler,
+        tau_update=kernel.tau_update,
+    )

@@ -1,0 +1,215 @@
+"""The protocol between ``run_gibbs`` and the kernel that samples one prior.
+
+It follows NumPyro's split of an ``MCMCKernel`` (``init`` and
+``sample(state)``) from the ``MCMC`` driver: a kernel knows one prior's
+conditionals and makes one sweep at a time; the driver owns the chains, the
+warm-up length, the buffers of draws and the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ...priors import CoefPrior
+from ._updates import _DTYPE, _positive_init
+
+__all__ = ["GibbsKernel", "GibbsState"]
+
+
+@dataclass(frozen=True)
+class GibbsState:
+    """The part of a kernel's state that every kernel has.
+
+    Attributes
+    ----------
+    noise_var : Tensor of shape (chains,)
+        ``sigma**2`` of each chain (fixed, for a fixed or point noise scale).
+    coef : Tensor of shape (chains, d) or None
+        The coefficients after the last sweep; None before the first.
+    """
+
+    noise_var: torch.Tensor
+    coef: torch.Tensor | None
+
+
+class GibbsKernel:
+    """A Gibbs transition kernel for the linear model under one prior.
+
+    A prior names its kernel by ``prior.gibbs_kernel``, a key of
+    ``GIBBS_KERNELS``. One kernel object serves one run::
+
+        kernel = GIBBS_KERNELS[prior.gibbs_kernel](prior, noise=..., ...)
+        state = kernel.init(X, y, stats, num_chains=C, num_warmup=W, generator=g)
+        for step in range(W + S):
+            state = kernel.sample(state, step, warmup=step < W)
+            if step >= W:
+                draws = kernel.report(state)  # shapes kernel.sites()
+
+    after which ``kernel.noise_scale(state)``, ``kernel.sampler`` and
+    ``kernel.tau_update`` describe the run. Every ``sample`` leaves the
+    posterior invariant, so the state after any sweep is a draw of the chain;
+    during warm-up a kernel may also tune its step sizes or estimate a point
+    noise variance.
+
+    Parameters
+    ----------
+    prior : CoefPrior
+        The (validated) coefficient prior; a kernel reads its parameters,
+        such as ``prior.scale`` or ``prior.global_scale``.
+    noise : "inverse_gamma", "point" or float
+        As in ``run_gibbs``.
+    noise_prior : tuple of (shape, rate)
+        Inverse-gamma prior on ``sigma**2``, as floats.
+    fit_intercept : bool
+        Whether the data were centred (``n - 1`` degrees of freedom).
+    sampler, tau_update : str
+        ``run_gibbs``'s options; a kernel without such a choice ignores them.
+
+    Attributes
+    ----------
+    sampler : str
+        The algorithm that draws ``coef`` (known after ``init``).
+    tau_update : str or None
+        How the global scale moves, for kernels that have one.
+    """
+
+    sampler: str = ""
+    tau_update: str | None = None
+
+    def __init__(
+        self,
+        prior: CoefPrior,
+        *,
+        noise: str | float,
+        noise_prior: tuple[float, float],
+        fit_intercept: bool,
+        sampler: str = "auto",
+        tau_update: str = "auto",
+    ):
+        self.prior = prior
+        self.noise = noise
+        self.noise_prior = noise_prior
+        self.fit_intercept = fit_intercept
+        self.options = {"sampler": sampler, "tau_update": tau_update}
+
+    def init(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        *,
+        num_chains: int,
+        num_warmup: int,
+        generator: torch.Generator,
+        init: dict | None = None,
+        init_jitter: float = 0.1,
+    ) -> GibbsState:
+        """Precompute what the sweeps need and return the starting state.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n, d)
+            Centred design matrix, float64.
+        y : Tensor of shape (n,)
+            Centred targets, float64, on ``X``'s device.
+        stats : tuple of Tensor, optional
+            ``(X'X, X'y)`` in float64, when already computed.
+        num_chains : int
+            Chains, run together as a batch.
+        num_warmup : int
+            Sweeps of warm-up that ``sample`` will be called with
+            ``warmup=True``.
+        generator : torch.Generator
+            Source of all random numbers, here and in ``sample``.
+        init : dict, optional
+            Starting values by site name, as in ``run_gibbs``.
+        init_jitter : float
+            Log-scale jitter of the starting values of chains after the first.
+
+        Returns
+        -------
+        GibbsState
+            Its ``coef`` is None: the first sweep draws it.
+
+        Notes
+        -----
+        The starting ``sigma**2`` is drawn here (chain 0 at ``init`` or
+        ``var(y)``, the others jittered); a subclass then makes the rest of
+        the state in ``_start``.
+        """
+        self.X, self.y, self.generator = X, y, generator
+        self.num_chains, self.num_warmup = num_chains, num_warmup
+        self.init_values = {} if init is None else init
+        self.init_jitter = init_jitter
+        n, self.num_features = X.shape
+        self.dof = n - 1 if self.fit_intercept else n
+        self.var_y = float(y.var()) if n > 1 else 0.0
+        self.default_var = self.var_y if self.var_y > 0 else 1.0
+        noise_var = self._positive("noise_var", self._tensor(self.default_var))
+        if not isinstance(self.noise, str):
+            noise_var = self._tensor(float(self.noise) ** 2).expand(num_chains).clone()
+        elif self.noise == "point":
+            noise_var = noise_var[:1].expand(num_chains).clone()  # shared
+        return self._start(noise_var, stats)
+
+    def _start(
+        self,
+        noise_var: torch.Tensor,
+        stats: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> GibbsState:
+        """The rest of ``init``: precomputations and the starting state.
+
+        Called with the data and options recorded as attributes (``X``,
+        ``y``, ``generator``, ``num_chains``, ``num_warmup``, ``dof``,
+        ``var_y``, ``default_var``, ``num_features``) and the starting
+        ``sigma**2`` per chain.
+        """
+        raise NotImplementedError
+
+    def sample(self, state: GibbsState, step: int, *, warmup: bool) -> GibbsState:
+        """One sweep from ``state``; returns the next state.
+
+        ``step`` counts sweeps from 0, warm-up included; ``warmup`` is
+        whether this sweep is one of the ``num_warmup`` given to ``init``.
+        """
+        raise NotImplementedError
+
+    def sites(self) -> dict[str, tuple[int, ...]]:
+        """The sites ``report`` returns, in order, with their event shapes.
+
+        ``"coef"`` always; ``"noise_var"`` when it is sampled.
+        """
+        sites = {"coef": (self.num_features,)}
+        if self.noise == "inverse_gamma":
+            sites["noise_var"] = ()
+        return sites
+
+    def report(self, state: GibbsState) -> dict[str, torch.Tensor]:
+        """The value of every site of ``sites()`` in ``state``, (chains, ...)."""
+        out = {"coef": state.coef}
+        if self.noise == "inverse_gamma":
+            out["noise_var"] = state.noise_var
+        return out
+
+    def noise_scale(self, state: GibbsState) -> float | None:
+        """The fixed or point noise scale ``sigma``; None when it is sampled."""
+        if self.noise == "inverse_gamma":
+            return None
+        return float(state.noise_var[0].sqrt())
+
+    def _tensor(self, value) -> torch.Tensor:
+        """``value`` as a float64 tensor on the data's device."""
+        return torch.as_tensor(value, dtype=_DTYPE, device=self.X.device)
+
+    def _positive(self, name: str, default: torch.Tensor) -> torch.Tensor:
+        """The starting value of a positive site per chain (see ``init``)."""
+        return _positive_init(
+            self.init_values,
+            name,
+            default,
+            self.num_chains,
+            self.init_jitter,
+            self.generator,
+        )

@@ -1,0 +1,259 @@
+"""The Normal-prior linear model in closed form: noise marginal and a start.
+
+With ``coef ~ Normal(0, scale**2 I)`` the coefficients integrate out of the
+likelihood, leaving a one-dimensional posterior for the noise variance. The
+Gibbs sampler draws from it; SVI starts from its mode and from the Gaussian
+posterior of the coefficients given that noise, instead of from a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+class NormalMarginal:
+    """``log p(log sigma**2 | y)`` under a Normal prior, coef integrated out.
+
+    ``y ~ N(0, sigma**2 I + scale**2 X X')``; with the thin SVD ``X = U S V'``
+    (rank ``r``) its eigenvalues are ``sigma**2 + scale**2 s_i**2`` along
+    ``U``'s columns and ``sigma**2`` on the remaining ``n - r`` directions, so
+    one evaluation costs O(r). The flat-prior intercept adds ``log sigma``;
+    the ``InverseGamma(shape, rate)`` prior and the Jacobian of
+    ``sigma**2 = exp(u)`` are added when ``with_prior`` (for ML-II they are
+    left out).
+
+    Parameters
+    ----------
+    svals : Tensor of shape (r,)
+        Non-zero singular values of the centred X.
+    uty : Tensor of shape (r,)
+        ``U' y``, the centred targets in the left singular basis.
+    yty : Tensor
+        ``y' y`` of the centred targets.
+    n : int
+        Rows of X.
+    scale : float
+        Prior scale of the coefficients.
+    fit_intercept : bool
+        Whether the data were centred for a flat-prior intercept.
+    noise_prior : tuple of float
+        Shape and rate of the inverse-gamma prior on ``sigma**2``.
+
+    Examples
+    --------
+    One feature, unit prior scale: ``y ~ N(0, (sigma**2 + s**2) I)`` along
+    the feature and ``N(0, sigma**2)`` elsewhere.
+
+    >>> import torch
+    >>> from skbayes.models.conjugate import NormalMarginal
+    >>> svals = torch.tensor([2.0], dtype=torch.float64)
+    >>> uty = torch.tensor([3.0], dtype=torch.float64)
+    >>> yty = torch.tensor(13.0, dtype=torch.float64)  # 9 along U, 4 elsewhere
+    >>> marginal = NormalMarginal(svals, uty, yty, 5, 1.0, False, (1.0, 1.0))
+    >>> u = torch.tensor([0.0], dtype=torch.float64)  # sigma**2 = 1
+    >>> expected = -0.5 * (torch.log(torch.tensor(5.0)) + 9 / 5 + 4)
+    >>> bool(torch.isclose(marginal(u, with_prior=False), expected.double()))
+    True
+    """
+
+    def __init__(self, svals, uty, yty, n, scale, fit_intercept, noise_prior):
+        self.spread = (scale * svals) ** 2  # (r,)
+        self.uty2 = uty**2
+        self.rest = (yty - uty @ uty).clamp_min(0.0)
+        self.flat_dims = n - len(svals)
+        self.intercept = 0.5 if fit_intercept else 0.0
+        self.shape, self.rate = noise_prior
+
+    def __call__(self, u: torch.Tensor, with_prior: bool = True) -> torch.Tensor:
+        var = u.exp()
+        eig = var[..., None] + self.spread
+        quad = (self.uty2 / eig).sum(-1) + self.rest / var
+        logdet = eig.log().sum(-1) + self.flat_dims * u
+        out = -0.5 * (logdet + quad) + self.intercept * u
+        if with_prior:
+            # IG density in sigma**2, times d sigma**2 / du = sigma**2.
+            out = out - self.shape * u - self.rate / var
+        return out
+
+    def mode(self, var_y: float, with_prior: bool = True) -> float:
+        """The ``sigma**2`` that maximises the density (ML-II without prior).
+
+        A grid over 40 e-folds below and above ``var_y``, then a bounded
+        one-dimensional search around the best grid point.
+        """
+        return math.exp(self._log_mode(var_y, with_prior))
+
+    def _log_mode(self, var_y: float, with_prior: bool) -> float:
+        from scipy.optimize import minimize_scalar
+
+        device, dtype = self.spread.device, self.spread.dtype
+        centre = math.log(var_y) if var_y > 0 else 0.0
+        grid = torch.linspace(centre - 35.0, centre + 5.0, 801, dtype=dtype)
+        values = self(grid.to(device), with_prior=with_prior).cpu()
+        best = int(values.argmax())
+        lo = float(grid[max(best - 1, 0)])
+        hi = float(grid[min(best + 1, len(grid) - 1)])
+
+        def loss(u: float) -> float:
+            point = torch.tensor([u], dtype=dtype, device=device)
+            return -float(self(point, with_prior=with_prior))
+
+        return minimize_scalar(loss, bounds=(lo, hi), method="bounded").x
+
+
+@dataclass(frozen=True)
+class NormalStart:
+    """A Laplace-style start for SVI on a Normal-prior linear model.
+
+    Attributes
+    ----------
+    noise_var : float
+        Mode of the noise variance's marginal posterior (or of its marginal
+        likelihood, for a point estimate).
+    log_noise_var_sd : float
+        Spread of ``log sigma**2`` there, from the curvature.
+    coef_mean : Tensor of shape (d,)
+        Posterior mean of the coefficients given ``noise_var``.
+    coef_cov : Tensor of shape (d, d)
+        Their posterior covariance given ``noise_var``.
+
+    Examples
+    --------
+    With the noise fixed at 1 and one feature whose ``X'X = 4`` under a
+    ``Normal(0, 1)`` prior, the posterior precision is ``4 + 1``:
+
+    >>> import torch
+    >>> from skbayes.models.conjugate import normal_prior_start
+    >>> one = torch.ones(1, 1, dtype=torch.float64)
+    >>> start = normal_prior_start(
+    ...     4 * one, 2 * one[0], one[0, 0], 4, scale=1.0, noise=1.0,
+    ...     noise_prior=(0.1, 0.1), fit_intercept=False,
+    ... )
+    >>> start.noise_var
+    1.0
+    >>> round(start.coef_cov.item(), 12), round(start.coef_mean.item(), 12)
+    (0.2, 0.4)
+    """
+
+    noise_var: float
+    log_noise_var_sd: float
+    coef_mean: torch.Tensor
+    coef_cov: torch.Tensor
+
+
+def thin_svd_from_gram(
+    gram: torch.Tensor, xty: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(s, U'y, V)`` of ``X = U diag(s) V'`` from ``X'X`` and ``X'y`` alone.
+
+    For ``n >> d`` this avoids the SVD of X itself, whose ``U`` is as large as
+    X. Directions with ``s**2`` under ``1e-12`` of the largest carry no
+    information at this precision and are dropped, so ``V`` may have fewer
+    than d columns; a prior then acts alone on its complement.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.models.conjugate import thin_svd_from_gram
+    >>> X = torch.tensor([[3.0, 0.0], [0.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    >>> y = torch.tensor([1.0, 5.0, 1.0], dtype=torch.float64)
+    >>> svals, uty, v = thin_svd_from_gram(X.T @ X, X.T @ y)
+    >>> svals.tolist(), uty.tolist(), v.abs().tolist()
+    ([2.0, 3.0], [1.0, 1.0], [[0.0, 1.0], [1.0, 0.0]])
+    """
+    evals, evecs = torch.linalg.eigh(gram)
+    keep = evals > evals.max().clamp_min(0) * 1e-12
+    svals = evals[keep].sqrt()
+    v = evecs[:, keep]
+    return svals, (v.T @ xty) / svals, v
+
+
+def normal_prior_start(
+    gram: torch.Tensor,
+    xty: torch.Tensor,
+    yty: torch.Tensor,
+    n: int,
+    *,
+    scale: float,
+    noise: str | float,
+    noise_prior: tuple[float, float],
+    fit_intercept: bool,
+) -> NormalStart:
+    """The noise variance's mode and the coefficients' posterior given it.
+
+    Works from the centred sufficient statistics ``X'X``, ``X'y`` and
+    ``y'y``, so it costs one d x d eigendecomposition whatever n.
+
+    Parameters
+    ----------
+    gram, xty, yty : Tensor
+        Centred ``X'X`` (d, d), ``X'y`` (d,) and ``y'y``.
+    n : int
+        Rows of X.
+    scale : float
+        Prior scale of the coefficients.
+    noise : {"inverse_gamma", "point"} or float
+        As in ``LinearRegressionModel``: a posterior mode, a marginal
+        likelihood maximum, or the fixed noise scale.
+    noise_prior : tuple of float
+        Shape and rate of the inverse-gamma prior on ``sigma**2``.
+    fit_intercept : bool
+        Whether the data were centred for a flat-prior intercept.
+
+    Returns
+    -------
+    NormalStart
+
+    Examples
+    --------
+    With much data and a vague prior, the start is least squares:
+
+    >>> import torch
+    >>> from skbayes.models.conjugate import normal_prior_start
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(500, 2, generator=gen, dtype=torch.float64)
+    >>> y = X @ torch.tensor([1.0, -2.0], dtype=torch.float64)
+    >>> y = y + 0.5 * torch.randn(500, generator=gen, dtype=torch.float64)
+    >>> start = normal_prior_start(
+    ...     X.T @ X, X.T @ y, y @ y, 500, scale=10.0, noise="inverse_gamma",
+    ...     noise_prior=(0.1, 0.1), fit_intercept=False,
+    ... )
+    >>> [round(v, 1) for v in start.coef_mean.tolist()]
+    [1.0, -2.0]
+    >>> round(start.noise_var**0.5, 1)
+    0.5
+    """
+    # In float64 whatever the data: float32 eigenvalues of an ill-conditioned
+    # X'X carry noise far above the rank cut-off below.
+    dtype = gram.dtype
+    gram, xty, yty = (t.to(torch.float64) for t in (gram, xty, yty))
+    d = gram.shape[0]
+    svals, uty, _ = thin_svd_from_gram(gram, xty)
+    marginal = NormalMarginal(
+        svals, uty, yty, n, scale, fit_intercept, tuple(noise_prior)
+    )
+    var_y = float(yty) / max(n - 1, 1)
+    if isinstance(noise, str):
+        with_prior = noise == "inverse_gamma"
+        u = marginal._log_mode(var_y, with_prior)
+        # Curvature of the log density in u = log sigma**2, by differences.
+        h = 1e-3
+        points = torch.tensor([u - h, u, u + h], dtype=gram.dtype, device=gram.device)
+        lo, mid, hi = marginal(points, with_prior=with_prior).tolist()
+        curvature = -(hi - 2 * mid + lo) / h**2
+        sd = 1.0 / math.sqrt(curvature) if curvature > 0 else 1.0
+        # The floor the Gibbs sampler also keeps: noise-free data (or d >= n
+        # with a point estimate) would otherwise send sigma**2 to zero.
+        noise_var = max(math.exp(u), 1e-12 * var_y)
+    else:
+        noise_var, sd = float(noise) ** 2, 0.0
+    precision = gram / noise_var + torch.eye(
+        d, dtype=gram.dtype, device=gram.device
+    ) / (scale**2)
+    chol = torch.linalg.cholesky(precision)
+    mean = torch.cholesky_solve((xty / noise_var).unsqueeze(-1), chol).squeeze(-1)
+    cov = torch.cholesky_inverse(chol)
+    return NormalStart(noise_var, sd, mean.to(dtype), cov.to(dtype))
