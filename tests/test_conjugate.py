@@ -12,13 +12,13 @@ from scipy.optimize import minimize_scalar
 
 from skbayes import BayesianLinearRegression
 from skbayes.datasets import make_sparse_regression
+from skbayes.models import LinearRegressionModel
 from skbayes.models._transforms import constrain
 from skbayes.models.conjugate import normal_prior_start, thin_svd_from_gram
 from skbayes.models.whitening import (
     NormalConditionalWhitening,
     ScaleMixtureConditionalWhitening,
 )
-from skbayes.models import LinearRegressionModel
 from skbayes.priors import Horseshoe, RegularizedHorseshoe
 
 from .conftest import assert_same_posterior

@@ -87,7 +87,8 @@ def test_a_new_engine_samples_the_exact_beta_posterior(coin_flips, random_walk_e
     exact_mean = a / (a + b)
     exact_sd = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
     # Margins in Monte Carlo errors from the chain's own ESS (about 1,000 of
-    # the 6,000 draws at this step size).
+    # the 6,000 draws at this step size); over seeds 0-11 the worst |z| was
+    # 2.0 for the mean and 1.7 for the sd.
     assert np.all(np.abs(mean - exact_mean) < Z_TOL * se_mean)
     assert np.all(np.abs(sd - exact_sd) < Z_TOL * se_sd)
     # Stored chains are resampled, as for NUTS and Gibbs.
@@ -114,12 +115,15 @@ def test_a_new_prior_fits_with_svi_and_nuts(inference):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short chains; accuracy is checked below
         est.fit(X, y)
-    # Inside a flat prior's support the posterior mean is least squares', to
-    # within a fraction of its sd (about 0.04 here).
-    least_squares = np.linalg.lstsq(np.column_stack([X, np.ones(60)]), y, rcond=None)[
-        0
-    ][:2]
-    np.testing.assert_allclose(est.coef_, least_squares, atol=0.02)
+    # Inside a flat prior's support the posterior mean is least squares'.
+    # Margin: half a posterior sd (about 0.04). NUTS's 500 draws have an MC
+    # error of about 0.06 sd, so that is over 8 MC errors; SVI's error is its
+    # optimiser's, which over seeds 0-9 left the mean up to 0.33 sd away
+    # (NUTS: 0.09 sd).
+    design = np.column_stack([X, np.ones(60)])
+    least_squares = np.linalg.lstsq(design, y, rcond=None)[0][:2]
+    sd = est.posterior_samples_["coef"].std(0)
+    assert np.all(np.abs(est.coef_ - least_squares) < 0.5 * sd)
     assert clone(est).prior.width == 10.0
 
 

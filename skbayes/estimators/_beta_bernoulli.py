@@ -62,6 +62,8 @@ class BetaBernoulliEstimator(BayesianEstimator):
     ----------
     posterior_samples_ : dict of str to ndarray
         ``{"p": array of shape (num_samples, k)}``.
+    posterior_ : skbayes.posterior.FittedPosterior
+        The engine that produced the posterior and how it is held.
     posterior_alpha_, posterior_beta_ : ndarray of shape (k,)
         The exact posterior's Beta parameters (every inference mode).
     module_ : BetaBernoulliModel

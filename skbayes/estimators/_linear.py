@@ -28,7 +28,9 @@ _COMMON_DOC = """
     inference : {{"svi", "nuts", "gibbs"}}, default="svi"
         Variational inference, the No-U-Turn sampler, or a Gibbs sampler
         (``"normal"`` and ``"horseshoe"`` priors only; exact conditional
-        draws, usually the fastest way to the exact posterior here).
+        draws, usually the fastest way to the exact posterior here). Any
+        engine registered with ``skbayes.inference.register_engine`` that
+        supports ``LinearRegressionModel`` is accepted by its name too.
     guide : str, autoguide class or callable, default={guide!r}
         The SVI guide: ``"normal"``, ``"diagonal"``, ``"mvn"``, ``"lowrank"``
         (rank 1), ``"delta"`` (MAP) or ``"laplace"``; an autoguide class; or a
@@ -84,6 +86,9 @@ _COMMON_DOC = """
     posterior_samples_ : dict of str to ndarray
         Posterior draws: ``"coef"`` (S, d), ``"intercept"`` (S,),
         ``"noise_scale"`` (S,) and the prior's latent sites.
+    posterior_ : skbayes.posterior.FittedPosterior
+        The engine that produced the posterior, how it is held (stored chains,
+        a fitted guide or a closed form), its chains and diagnostics.
     module_ : LinearRegressionModel
         The Pyro model.
     guide_ : callable

@@ -18,8 +18,19 @@ methods:
     scaled by) to the coefficient vector ``"coef"`` and any derived quantity
     worth reporting.
 
-A new prior therefore needs only these two methods, an ``init_values`` hint,
-and an entry in ``COEF_PRIORS``.
+A prior written outside skbayes needs only ``latent_sites`` (and
+``transform`` when its latent variables are not the coefficients): SVI and
+NUTS then work from it, and ``init_values`` and a closed-form
+``log_density`` are optional speed-ups. The fast engines' paths are optional
+capabilities a prior declares (``CoefPrior``'s ``gibbs_kernel``,
+``fixed_gaussian_scale``, ``conditionally_gaussian``, ``fused_density``,
+``with_parameterization``); a subclass inherits them. An entry in
+``COEF_PRIORS`` gives a prior a string alias. ``docs/extending.md`` walks
+through one.
+
+The modules: ``_base`` (the contract), ``independent`` (Normal, Laplace,
+Student-t), ``horseshoe`` (the horseshoe and the regularised horseshoe) and
+``beta`` (the Beta-Bernoulli model's prior).
 """
 
 from sklearn.base import clone

@@ -72,11 +72,11 @@ def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
 
         prior = resolve_coef_prior(prior)
     if getattr(prior, "gibbs_kernel", None) not in GIBBS_KERNELS:
-        allowed = " and ".join(repr(name) for name in GIBBS_KERNELS)
+        allowed = ", ".join(repr(name) for name in GIBBS_KERNELS)
         raise ValueError(
             f"inference='gibbs' has no sampler for the {type(prior).__name__} "
-            f"prior; it supports the priors whose gibbs_kernel is {allowed} "
-            "(Normal and Horseshoe). Use inference='nuts' or 'svi'."
+            f"prior; it supports priors whose gibbs_kernel is one of {allowed}. "
+            "Use inference='nuts' or 'svi'."
         )
     return prior.validate()
 
@@ -264,6 +264,28 @@ def run_gibbs(
     sweep of the second half, which averages the updates (Delyon, Lavielle
     and Moulines 1999). All chains share the estimate. With no warm-up,
     ``sigma`` stays at its initial value.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.inference.gibbs import run_gibbs
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(20, 3, dtype=torch.float64, generator=g)
+    >>> y = X @ torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64)
+    >>> Xc, yc = X - X.mean(0), y - y.mean()
+    >>> result = run_gibbs(
+    ...     Xc, yc, prior="horseshoe", num_samples=10, num_warmup=5,
+    ...     num_chains=2, seed=0, stats=(Xc.T @ Xc, Xc.T @ yc),
+    ... )
+    >>> for name, value in result.samples.items():
+    ...     print(name, tuple(value.shape))
+    coef (2, 10, 3)
+    noise_var (2, 10)
+    tau (2, 10)
+    lambda (2, 10, 3)
+    z (2, 10, 3)
+    >>> result.sampler, result.tau_update, result.noise_scale
+    ('rue', 'conjugate', None)
     """
     _check_data(Xc, yc, stats)
     prior = check_gibbs_prior(prior)

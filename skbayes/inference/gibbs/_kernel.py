@@ -73,6 +73,34 @@ class GibbsKernel:
         The algorithm that draws ``coef`` (known after ``init``).
     tau_update : str or None
         How the global scale moves, for kernels that have one.
+
+    Notes
+    -----
+    A subclass implements ``_start`` (the rest of ``init``, after the shared
+    start of ``sigma**2``) and ``sample``, and extends ``sites`` and
+    ``report`` with any sites of its own. Its states are ``GibbsState``
+    subclasses: frozen, so ``sample`` returns a new one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.inference.gibbs import GIBBS_KERNELS
+    >>> from skbayes.priors import Normal
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(20, 3, dtype=torch.float64, generator=g)
+    >>> y = X @ torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64)
+    >>> kernel = GIBBS_KERNELS[Normal.gibbs_kernel](
+    ...     Normal(), noise="inverse_gamma", noise_prior=(0.1, 0.1),
+    ...     fit_intercept=False,
+    ... )
+    >>> state = kernel.init(X, y, num_chains=2, num_warmup=0, generator=g)
+    >>> state = kernel.sample(state, 0, warmup=False)
+    >>> kernel.sites()
+    {'coef': (3,), 'noise_var': ()}
+    >>> {name: tuple(v.shape) for name, v in kernel.report(state).items()}
+    {'coef': (2, 3), 'noise_var': (2,)}
+    >>> kernel.sampler, kernel.noise_scale(state)
+    ('svd', None)
     """
 
     sampler: str = ""

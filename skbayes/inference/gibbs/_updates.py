@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..._compat import standard_gamma
+
 # All sampling is done in float64: the horseshoe's scales span hundreds of
 # orders of magnitude, and float32 Cholesky factors fail long before that.
 _DTYPE = torch.float64
@@ -32,7 +34,7 @@ def _inverse_gamma(
     conc = conc.expand(rate.shape).contiguous()
     # torch.distributions.Gamma cannot take a generator; the op underneath it
     # can. Clamping keeps a (vanishingly rare) zero gamma draw finite.
-    gamma = torch._standard_gamma(conc, generator=generator)
+    gamma = standard_gamma(conc, generator=generator)
     return rate / gamma.clamp_min(torch.finfo(rate.dtype).tiny)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..conjugate import NormalMarginal, thin_svd_from_gram
+from ...models.conjugate import NormalMarginal, thin_svd_from_gram
 from ._kernel import GibbsKernel, GibbsState
 from ._updates import _slice_step
 
