@@ -27,17 +27,24 @@ __all__ = [
     "Interval",
     "StrOptions",
     "attach_model",
+    "check_support",
     "detached_guide_state",
     "fit_context",
     "foreach",
     "guide_model",
     "guide_param_constraints",
+    "param_names",
     "standard_gamma",
     "unconstrained_shapes",
     "unpack_latent",
     "validate_parameter_constraints",
     "validate_params",
 ]
+
+
+def param_names(estimator_class) -> list[str]:
+    """The ``__init__`` parameter names sklearn's ``get_params`` reports."""
+    return estimator_class._get_param_names()
 
 
 def validate_params(estimator) -> None:
@@ -50,11 +57,24 @@ def validate_params(estimator) -> None:
     estimator._validate_params()
 
 
+# Estimators also override `BaseEstimator._validate_params`, the hook
+# `_fit_context` calls, to rebuild the `inference` options from the engine
+# registry at fit time (``skbayes.estimators._base``).
+
 # -- torch ----------------------------------------------------------------------
 # `torch.distributions.Gamma` cannot take a generator, and the Gibbs sampler
 # draws every random number from its own `torch.Generator` so that it never
 # reads the global RNG. The op underneath it can.
 standard_gamma = torch._standard_gamma
+
+
+def check_support(distribution, value) -> None:
+    """A torch distribution's own argument check of ``value``, when enabled.
+
+    For subclasses that override ``log_prob`` and keep the parent's checks.
+    """
+    if distribution._validate_args:
+        distribution._validate_sample(value)
 
 
 class foreach:

@@ -9,16 +9,15 @@ draws on it (or on a new figure), and returns the axes, so plots compose.
 
 Examples
 --------
->>> import matplotlib
->>> matplotlib.use("Agg")
+The exact Beta posterior of ten coin flips against the SVI fit:
+
 >>> import matplotlib.pyplot as plt
->>> import numpy as np
 >>> from skbayes import BetaBernoulliEstimator
 >>> from skbayes.plotting import plot_posterior
->>> x = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
->>> exact = BetaBernoulliEstimator(inference="exact", random_state=0).fit(x)
->>> svi = BetaBernoulliEstimator(random_state=0).fit(x)
+>>> flips = [1, 1, 0, 1, 0, 1, 1, 1, 0, 1]
 >>> fig, ax = plt.subplots()
+>>> exact = BetaBernoulliEstimator(inference="exact", random_state=0).fit(flips)
+>>> svi = BetaBernoulliEstimator(random_state=0).fit(flips)
 >>> ax = plot_posterior(exact, "p", hist=False, label="exact", ax=ax)
 >>> ax = plot_posterior(svi, "p", hist=False, label="SVI", ax=ax)
 >>> [line.get_label() for line in ax.lines]
@@ -113,6 +112,11 @@ def _element(draws: np.ndarray, site: str, index) -> tuple[np.ndarray, str]:
         )
     values = draws[(slice(None), *index)]
     return values, f"{site}[{','.join(map(str, index))}]"
+
+
+def _intervals(ax, x, lower, upper, label: str, width: float, alpha: float):
+    """One vertical segment per interval (coefficient and predictive plots)."""
+    ax.vlines(x, lower, upper, color="C0", lw=width, alpha=alpha, label=label)
 
 
 def _bandwidth(values: np.ndarray) -> float:
@@ -215,8 +219,6 @@ def plot_loss_curve(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from skbayes import BetaBernoulliEstimator
@@ -390,8 +392,6 @@ def plot_posterior(
     Compare the SVI posterior of a coin's bias with the exact Beta posterior:
 
     >>> import math
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from skbayes import BetaBernoulliEstimator
@@ -487,8 +487,6 @@ def plot_coefficients(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from skbayes import BayesianLinearRegression
@@ -519,15 +517,7 @@ def plot_coefficients(
     lower, median, upper = np.quantile(draws, [alpha, 0.5, 1 - alpha], axis=0)
     ax = _new_axes(ax)
     index = np.arange(n_features)
-    ax.vlines(
-        index,
-        lower,
-        upper,
-        color="C0",
-        lw=2,
-        alpha=0.6,
-        label=f"{coverage:.0%} credible interval",
-    )
+    _intervals(ax, index, lower, upper, f"{coverage:.0%} credible interval", 2, 0.6)
     ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
     ax.plot(index, median, "o", color="C3", ms=3.5, label="posterior median")
     if true_coef is not None:
@@ -580,15 +570,13 @@ def plot_predictive(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
+    Fit on the tutorial's sparse problem, then check the held-out rows:
+
     >>> import matplotlib.pyplot as plt
-    >>> import numpy as np
     >>> from skbayes import BayesianLinearRegression
+    >>> from skbayes.datasets import make_sparse_regression
     >>> from skbayes.plotting import plot_predictive
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 3))
-    >>> y = X @ np.array([1.0, -2.0, 0.0]) + 0.3 * rng.normal(size=60)
+    >>> X, y, _ = make_sparse_regression(60, 3, n_nonzero=2, random_state=0)
     >>> reg = BayesianLinearRegression(num_samples=500, random_state=0)
     >>> reg = reg.fit(X[:40], y[:40])
     >>> ax = plot_predictive(reg, X[40:], y[40:], coverage=0.9)
@@ -615,15 +603,7 @@ def plot_predictive(
     rank = np.arange(len(y))
     inside = (lower <= y_sorted) & (y_sorted <= upper)
     ax = _new_axes(ax)
-    ax.vlines(
-        rank,
-        lower,
-        upper,
-        color="C0",
-        lw=1.5,
-        alpha=0.5,
-        label=f"{coverage:.0%} predictive interval",
-    )
+    _intervals(ax, rank, lower, upper, f"{coverage:.0%} predictive interval", 1.5, 0.5)
     ax.plot(rank, mean[order], "_", color="C0", ms=6, label="predictive mean")
     ax.plot(
         rank[inside],

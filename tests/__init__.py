@@ -1,0 +1,1 @@
+"""Tests of skbayes, grouped by behaviour: unit, estimators, contracts."""

@@ -1,6 +1,10 @@
+"""Shared fixtures (coin flips, small regression problems) and Monte Carlo helpers."""
+
 import numpy as np
 import pytest
 import torch
+
+from ._references import gibbs_reference
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +21,45 @@ def exact_posterior(coin_flips):
     """Beta(1 + k, 1 + n - k): the conjugate posterior under a uniform prior."""
     k = coin_flips.sum()
     return 1.0 + k, 1.0 + len(coin_flips) - k
+
+
+def linear_problem(seed, n, coef, intercept, noise):
+    """``y = X coef + intercept + noise * e``, with X then e drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(coef)))
+    return X, X @ np.array(coef) + intercept + noise * rng.normal(size=n)
+
+
+@pytest.fixture(scope="session")
+def small_problem():
+    """25 rows, 3 features (one null), intercept 2, noise 0.8: the reference problem."""
+    return linear_problem(1, 25, [1.5, -1.0, 0.0], 2.0, 0.8)
+
+
+@pytest.fixture(scope="session")
+def reference(small_problem):
+    """Posterior mean and sd of ``stack``'s columns, from ``gibbs_reference``."""
+    draws = gibbs_reference(*small_problem)
+    return draws.mean(0), draws.std(0)
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """20 rows, 3 features (one null), intercept 1, noise 0.9: the Gibbs engine's."""
+    return linear_problem(11, 20, [1.0, -0.5, 0.0], 1.0, 0.9)
+
+
+@pytest.fixture(scope="session")
+def regression_data():
+    """40 rows, 3 features, intercept 1, noise 0.3: the isolation checks'."""
+    return linear_problem(0, 40, [1.0, -2.0, 0.5], 1.0, 0.3)
+
+
+@pytest.fixture(scope="session")
+def regression_with_coef():
+    """60 rows (40 to fit, 20 held out), a null feature, and the true coef."""
+    coef = [1.0, -2.0, 0.0]
+    return (*linear_problem(0, 60, coef, 0.5, 0.3), np.array(coef))
 
 
 def beta_moments(a, b):

@@ -17,10 +17,12 @@ from .._compat import (
     StrOptions,
     attach_model,
     guide_model,
+    param_names,
     validate_parameter_constraints,
 )
 from .._runtime import cpu_copy, isolated_run, make_seed, resolve_device
 from ..inference import ENGINES, DivergenceError, RunSettings, engine_names
+from ..inference.base import warn_convergence
 from ..inference.guides import PicklableGuide, stored_guide
 from ..inference.svi import draw_from_guide
 from ..posterior import FittedPosterior, PosteriorSummary, mcmc_diagnostics, summarize
@@ -66,7 +68,7 @@ class BayesianEstimator(BaseEstimator):
         Every ``__init__`` calls ``self._store_params(locals())`` and does
         nothing else, as sklearn requires, so the assignments live here once.
         """
-        for name in self._get_param_names():
+        for name in param_names(type(self)):
             setattr(self, name, arguments[name])
 
     def __init_subclass__(cls, **kwargs):
@@ -162,10 +164,11 @@ class BayesianEstimator(BaseEstimator):
         if diagnostics["divergences"]:
             problems.append(f"{diagnostics['divergences']} divergent transitions")
         if problems:
-            RunSettings(seed=0, owner=type(self).__name__).warn(
+            warn_convergence(
+                type(self).__name__,
                 f"{result.engine} may not have converged: "
                 + "; ".join(problems)
-                + ". Increase num_warmup/num_samples, or use more chains."
+                + ". Increase num_warmup/num_samples, or use more chains.",
             )
         return diagnostics
 

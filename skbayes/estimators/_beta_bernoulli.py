@@ -164,15 +164,15 @@ class BetaBernoulliEstimator(BayesianEstimator):
         X = self._validate_binary(X, reset=True)
         prior = resolve_beta_prior(self.prior)
         n, k = X.shape
-        successes = X.sum(0)
-        self.posterior_alpha_ = prior.alpha + successes
-        self.posterior_beta_ = prior.beta + n - successes
         device = resolve_device(self.device)
         data = ModelData((torch.as_tensor(X, device=device),))
         model = BetaBernoulliModel(prior.alpha, prior.beta, k)
         self._run_inference(
             model, data, default_guide=lambda model: BetaGuide(k).to(device)
         )
+        successes = X.sum(0)
+        self.posterior_alpha_ = prior.alpha + successes
+        self.posterior_beta_ = prior.beta + n - successes
         return self
 
     # -- posterior ----------------------------------------------------------------

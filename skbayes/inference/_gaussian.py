@@ -26,6 +26,8 @@ from pyro.infer import autoguide
 from torch.distributions import transform_to
 from torch.distributions.transforms import identity_transform
 
+from .._compat import guide_param_constraints, unconstrained_shapes
+
 _LOG_2PI = math.log(2 * math.pi)
 
 
@@ -227,7 +229,7 @@ def guide_leaves(guide, data) -> dict | None:
     """
     with poutine.trace(param_only=True) as capture:
         guide(*data)
-    constraints = getattr(guide, "_pyro_params", {})
+    constraints = guide_param_constraints(guide)
     leaves = {}
     for name, site in capture.trace.nodes.items():
         key = name.rsplit(".", 1)[-1]
@@ -249,7 +251,7 @@ def latent_blocks(guide) -> dict[str, tuple[slice, tuple[int, ...]]]:
     """
     blocks, start = {}, 0
     for name, _ in guide.prototype_trace.iter_stochastic_nodes():
-        shape = tuple(guide._unconstrained_shapes[name])
+        shape = tuple(unconstrained_shapes(guide)[name])
         stop = start + math.prod(shape)
         blocks[name] = (slice(start, stop), shape)
         start = stop

@@ -25,6 +25,7 @@ __all__ = [
     "RunSettings",
     "engine_names",
     "register_engine",
+    "warn_convergence",
 ]
 
 
@@ -75,7 +76,12 @@ class RunSettings:
 
     def warn(self, message: str) -> None:
         """A ``ConvergenceWarning`` naming the estimator."""
-        warnings.warn(f"{self.owner}: {message}", ConvergenceWarning, stacklevel=4)
+        warn_convergence(self.owner, message)
+
+
+def warn_convergence(owner: str, message: str) -> None:
+    """Warn that ``owner``'s fit may not be trustworthy (``ConvergenceWarning``)."""
+    warnings.warn(f"{owner}: {message}", ConvergenceWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from torch.distributions import biject_to
 from torch.nn.functional import softplus
 
-from .._compat import Interval, validate_params
+from .._compat import Interval, check_support, validate_params
 
 _positive = Interval(Real, 0, None, closed="neither")
 
@@ -69,8 +69,7 @@ class _HalfCauchy(dist.HalfCauchy):
     """
 
     def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
+        check_support(self, value)
         scale = self.scale
         return _LOG_2_OVER_PI - scale.log() - (value / scale).square().log1p()
 

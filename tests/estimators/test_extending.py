@@ -22,7 +22,7 @@ from skbayes.inference import (
 from skbayes.models import constrain, unconstrain
 from skbayes.priors import CoefPrior
 
-from .conftest import Z_TOL, mean_sd_and_errors
+from ..conftest import Z_TOL, mean_sd_and_errors
 
 
 class Uniform(CoefPrior):

@@ -10,15 +10,6 @@ import torch
 from skbayes import BayesianLinearRegression, BetaBernoulliEstimator
 from skbayes._runtime import resolve_device
 
-
-@pytest.fixture
-def regression_data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 3))
-    y = X @ np.array([1.0, -2.0, 0.5]) + 1.0 + 0.3 * rng.normal(size=40)
-    return X, y
-
-
 ESTIMATORS = [
     ("bb-svi", lambda: BetaBernoulliEstimator(random_state=0, num_steps=300)),
     (
@@ -143,12 +134,3 @@ def test_unpickle_cuda_fit_on_cpu_warns(coin_flips, monkeypatch):
     with pytest.warns(UserWarning, match="CUDA is not available"):
         restored = pickle.loads(payload)
     assert restored.sample_posterior(5, random_state=0)["p"].shape == (5,)
-
-
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_end_to_end(regression_data):
-    X, y = regression_data
-    est = BayesianLinearRegression(device="cuda", random_state=0).fit(X, y)
-    assert est.device_.type == "cuda"
-    assert isinstance(est.predict(X), np.ndarray)

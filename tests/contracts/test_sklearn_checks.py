@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks."""
+"""Every estimator passes scikit-learn's own estimator checks."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -11,8 +11,9 @@ from skbayes import (
 
 _BINARY_ONLY = (
     "the check fits on continuous X; BetaBernoulliEstimator accepts binary "
-    "data only and raises ValueError (covered by tests/test_beta_bernoulli.py "
-    "and tests/test_isolation.py on binary data)"
+    "data only and raises ValueError (covered by "
+    "tests/estimators/test_beta_bernoulli.py and tests/contracts/test_isolation.py "
+    "on binary data)"
 )
 BETA_BERNOULLI_EXPECTED_FAILURES = {
     check: _BINARY_ONLY

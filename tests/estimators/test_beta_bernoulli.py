@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from skbayes import BetaBernoulliEstimator
 from skbayes.priors import Beta
 
-from .conftest import beta_moments
+from ..conftest import beta_moments
 
 
 def test_exact_matches_conjugate_posterior(coin_flips, exact_posterior):

@@ -26,7 +26,7 @@ import pytest
 
 import skbayes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Code blocks fenced with ```python, possibly indented inside a list item.
 CODE_BLOCK = re.compile(
     r"^(?P<indent> *)```python\n(?P<code>.*?)^(?P=indent)```", re.S | re.M

@@ -40,17 +40,8 @@ def plt():
 
 
 @pytest.fixture(scope="module")
-def regression_data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 3))
-    coef = np.array([1.0, -2.0, 0.0])
-    y = X @ coef + 0.5 + 0.3 * rng.normal(size=60)
-    return X, y, coef
-
-
-@pytest.fixture(scope="module")
-def blr(regression_data):
-    X, y, _ = regression_data
+def blr(regression_with_coef):
+    X, y, _ = regression_with_coef
     return BayesianLinearRegression(num_samples=400, random_state=0).fit(X[:40], y[:40])
 
 
@@ -110,8 +101,10 @@ def test_importing_skbayes_does_not_import_matplotlib():
     ],
     ids=["loss_curve", "posterior", "coefficients", "predictive"],
 )
-def test_missing_matplotlib_names_the_extra(monkeypatch, blr, regression_data, call):
-    X, y, _ = regression_data
+def test_missing_matplotlib_names_the_extra(
+    monkeypatch, blr, regression_with_coef, call
+):
+    X, y, _ = regression_with_coef
     # A None entry makes `import matplotlib...` raise ImportError.
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
@@ -208,8 +201,8 @@ def test_posterior_density_matches_exact_beta(plt, coin_exact):
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("p", "density")
 
 
-def test_posterior_picks_element_and_overlays(plt, blr, regression_data):
-    _, _, coef = regression_data
+def test_posterior_picks_element_and_overlays(plt, blr, regression_with_coef):
+    _, _, coef = regression_with_coef
     ax = plot_posterior(blr, "coef", index=1, hist=False, label="first")
     assert ax.get_xlabel() == "coef[1]"
     assert not ax.patches
@@ -247,9 +240,9 @@ def test_kde_integrates_to_one():
 
 @pytest.mark.parametrize("coverage", [0.95, 0.5])
 def test_coefficient_intervals_are_quantiles_of_the_draws(
-    plt, blr, regression_data, coverage
+    plt, blr, regression_with_coef, coverage
 ):
-    _, _, coef = regression_data
+    _, _, coef = regression_with_coef
     ax = plot_coefficients(blr, true_coef=coef, coverage=coverage)
     draws = blr.posterior_samples_["coef"]
     alpha = (1 - coverage) / 2
@@ -287,8 +280,10 @@ def test_coefficients_need_a_regressor(plt, coin_exact):
 # -- plot_predictive -------------------------------------------------------
 
 
-def test_predictive_intervals_are_predict_interval_sorted(plt, blr, regression_data):
-    X, y, _ = regression_data
+def test_predictive_intervals_are_predict_interval_sorted(
+    plt, blr, regression_with_coef
+):
+    X, y, _ = regression_with_coef
     X_test, y_test = X[40:], y[40:]
     ax = plot_predictive(blr, X_test, y_test, coverage=0.8)
     interval = blr.predict_interval(X_test, coverage=0.8)
@@ -317,8 +312,8 @@ def test_predictive_intervals_are_predict_interval_sorted(plt, blr, regression_d
     )
 
 
-def test_predictive_errors(plt, blr, regression_data, coin_exact):
-    X, y, _ = regression_data
+def test_predictive_errors(plt, blr, regression_with_coef, coin_exact):
+    X, y, _ = regression_with_coef
     with pytest.raises(ValueError, match="X has 5 rows but y has 4"):
         plot_predictive(blr, X[:5], y[:4])
     with pytest.raises(TypeError, match="needs a regressor"):

@@ -14,10 +14,12 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 import skbayes.inference.gibbs.engine as gibbs_module
 import skbayes.inference.nuts as nuts_module
@@ -154,7 +156,7 @@ _LOAD_WITHOUT_CUDA = textwrap.dedent(
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_cuda_end_to_end(name, seen_devices, tmp_path):
+def test_cuda_end_to_end(name, seen_devices, tmp_path, regression_data):
     X, y = _data(name)
     est = CASES[name]().set_params(device="cuda", random_state=0).fit(X, y)
 
@@ -205,6 +207,17 @@ def test_cuda_end_to_end(name, seen_devices, tmp_path):
     else:
         np.testing.assert_allclose(est.coef_, cpu.coef_, atol=0.05)
         np.testing.assert_allclose(est.coef_, [2.0, -1.0, 0.0, 0.0, 0.5], atol=0.15)
+
+    # The defaults, with the device given to the constructor, on a small
+    # problem: no warning at all, not even the ConvergenceWarning that this
+    # module ignores (was tests/test_isolation.py::test_cuda_end_to_end).
+    if name == "blr-svi":
+        X, y = regression_data
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", category=ConvergenceWarning)
+            small = BayesianLinearRegression(device="cuda", random_state=0).fit(X, y)
+            assert small.device_.type == "cuda"
+            assert isinstance(small.predict(X), np.ndarray)
 
 
 def test_cuda_and_cpu_estimators_do_not_interfere():

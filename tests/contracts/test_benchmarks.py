@@ -20,7 +20,7 @@ import torch
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPT = BENCHMARKS / "compare_priors.py"
 

@@ -1,15 +1,10 @@
-"""BayesianLinearRegression and HorseshoeRegression against references."""
+"""The linear regressors: fit, predict, intervals, pickling, grid search, errors."""
 
 import pickle
 import warnings
 
 import numpy as np
-import pyro
 import pytest
-import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pyro import poutine
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -17,83 +12,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skbayes import BayesianLinearRegression, HorseshoeRegression
+from skbayes.datasets import make_sparse_regression
 from skbayes.inference import DivergenceError
-from skbayes.models import BayesianModule, LinearRegressionModel
-from skbayes.priors import (
-    Horseshoe,
-    Laplace,
-    Normal,
-    RegularizedHorseshoe,
-    StudentT,
-)
+from skbayes.priors import Normal
 
-PRIOR_SCALE, NOISE_SHAPE, NOISE_RATE = 10.0, 0.1, 0.1
-
-
-def gibbs_reference(X, y, num_draws=20_000, burn=1_000, seed=0):
-    """Gibbs sampler for y = a + X b + e, b ~ N(0, 10^2 I), s2 ~ IG(0.1, 0.1).
-
-    The intercept ``a`` has a flat prior and is sampled explicitly, so this
-    checks skbayes' centring-and-marginalising treatment independently.
-    """
-    rng = np.random.default_rng(seed)
-    n, d = X.shape
-    a, b, s2 = 0.0, np.zeros(d), 1.0
-    draws = []
-    for t in range(num_draws + burn):
-        a = rng.normal(np.mean(y - X @ b), np.sqrt(s2 / n))
-        precision = X.T @ X / s2 + np.eye(d) / PRIOR_SCALE**2
-        chol = np.linalg.cholesky(precision)
-        mean = np.linalg.solve(precision, X.T @ (y - a) / s2)
-        b = mean + np.linalg.solve(chol.T, rng.standard_normal(d))
-        resid = y - a - X @ b
-        s2 = 1.0 / rng.gamma(
-            NOISE_SHAPE + n / 2, 1.0 / (NOISE_RATE + resid @ resid / 2)
-        )
-        if t >= burn:
-            draws.append(np.concatenate([b, [a, np.sqrt(s2)]]))
-    return np.array(draws)
-
-
-@pytest.fixture(scope="module")
-def small_problem():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(25, 3))
-    y = 2.0 + X @ np.array([1.5, -1.0, 0.0]) + 0.8 * rng.normal(size=25)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def reference(small_problem):
-    draws = gibbs_reference(*small_problem)
-    return draws.mean(0), draws.std(0)
-
-
-def _stack(est):
-    s = est.posterior_samples_
-    return np.column_stack([s["coef"], s["intercept"], s["noise_scale"]])
-
-
-def test_nuts_matches_gibbs(small_problem, reference):
-    est = BayesianLinearRegression(
-        inference="nuts", num_samples=1500, num_warmup=500, random_state=0
-    ).fit(*small_problem)
-    ref_mean, ref_sd = reference
-    draws = _stack(est)
-    assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.2 * ref_sd)
-    np.testing.assert_allclose(draws.std(0), ref_sd, rtol=0.2)
-    table = est.summary()
-    assert {"n_eff", "r_hat"} <= set(table.columns)
-    assert table.divergences == 0
-
-
-def test_svi_mvn_matches_gibbs(small_problem, reference):
-    est = BayesianLinearRegression(random_state=0).fit(*small_problem)
-    ref_mean, ref_sd = reference
-    draws = _stack(est)
-    assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.3 * ref_sd)
-    np.testing.assert_allclose(est.coef_, ref_mean[:3], atol=0.3 * ref_sd[:3].max())
-    assert est.intercept_ == pytest.approx(ref_mean[3], abs=0.3 * ref_sd[3])
+from .._references import stack
 
 
 @pytest.mark.parametrize("num_chains", [1, 3])
@@ -102,7 +25,7 @@ def test_gibbs_matches_the_reference_gibbs(small_problem, reference, num_chains)
         inference="gibbs", num_samples=2000, num_chains=num_chains, random_state=0
     ).fit(*small_problem)
     ref_mean, ref_sd = reference
-    draws = _stack(est)
+    draws = stack(est)
     assert draws.shape == (2000 * num_chains, 5)
     assert np.all(np.abs(draws.mean(0) - ref_mean) < 0.2 * ref_sd)
     np.testing.assert_allclose(draws.std(0), ref_sd, rtol=0.2)
@@ -115,7 +38,7 @@ def test_gibbs_matches_the_reference_gibbs(small_problem, reference, num_chains)
 
 def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
     # Agreement of the Gibbs engine with NUTS on the horseshoe is checked in
-    # tests/test_gibbs.py (slow); here the estimator's wiring.
+    # tests/unit/test_gibbs.py (slow); here the estimator's wiring.
     kwargs = dict(inference="gibbs", noise="inverse_gamma", num_chains=2)
     first = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
     again = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
@@ -147,6 +70,14 @@ def test_gibbs_rejects_what_it_cannot_sample(small_problem, params, message):
         est.fit(*small_problem)
     with pytest.raises(ValueError, match="RegularizedHorseshoe"):
         HorseshoeRegression(inference="gibbs", regularized=True).fit(*small_problem)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_intercept_is_exact_given_the_coefficients():
+    X, y, _ = make_sparse_regression(60, 5, random_state=0)
+    model = BayesianLinearRegression(num_steps=300, random_state=0).fit(X + 3.0, y)
+    expected = y.mean() - (X + 3.0).mean(0) @ model.coef_
+    assert model.intercept_ == pytest.approx(expected, abs=1e-9)
 
 
 def test_predictive_interval_coverage():
@@ -185,107 +116,6 @@ def test_predict_std_matches_bayesian_ridge_on_easy_data():
     )
     np.testing.assert_array_less(np.abs(m1 - m2) / mean_sd, 0.5)
     np.testing.assert_allclose(s1, s2, rtol=0.1)
-
-
-ALL_PRIORS = [
-    Normal(2.0),
-    Laplace(0.5),
-    StudentT(3.0, 1.0),
-    Horseshoe(1.0),
-    Horseshoe(0.5, centered=True),
-    RegularizedHorseshoe(expected_nonzero=2),
-    RegularizedHorseshoe(expected_nonzero=2, centered=True),
-    RegularizedHorseshoe(global_scale=0.3, centered=True),
-]
-
-
-@pytest.mark.parametrize("prior", ALL_PRIORS, ids=lambda p: repr(p))
-@pytest.mark.parametrize("noise", ["inverse_gamma", "point", 0.7])
-def test_direct_log_joint_equals_pyro_trace(prior, noise):
-    rng = np.random.default_rng(0)
-    X = torch.as_tensor(rng.normal(size=(12, 5)))
-    y = torch.as_tensor(rng.normal(size=12))
-    model = LinearRegressionModel(prior.validate(), 5, 12, noise=noise)
-    with pyro.get_param_store().scope(), torch.random.fork_rng():
-        torch.manual_seed(0)
-        values = poutine.trace(model).get_trace(X, y)
-        values = {
-            name: site["value"]
-            for name, site in values.nodes.items()
-            if site["type"] == "sample" and not site["is_observed"]
-        }
-        trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
-        expected = trace.log_prob_sum()
-        actual = model.log_joint(values, X, y)
-    torch.testing.assert_close(actual, expected)
-
-
-@settings(max_examples=20, deadline=None)
-@given(st.integers(2, 30), st.integers(1, 6), st.integers(0, 10_000))
-def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
-    rng = np.random.default_rng(seed)
-    X = torch.as_tensor(rng.normal(size=(n, d)))
-    y = torch.as_tensor(rng.normal(size=n) * 3)
-    model = LinearRegressionModel(Horseshoe(), d, n, noise="inverse_gamma")
-    with pyro.get_param_store().scope(), torch.random.fork_rng():
-        torch.manual_seed(seed)
-        values = {k: site.sample() for k, site in model.prior_sites().items()}
-        trace = poutine.trace(poutine.condition(model, data=values)).get_trace(X, y)
-        torch.testing.assert_close(model.log_joint(values, X, y), trace.log_prob_sum())
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.sampled_from(ALL_PRIORS),
-    st.sampled_from(["inverse_gamma", "point", 0.7]),
-    st.booleans(),
-    st.sampled_from([(), (3,)]),
-    st.integers(0, 10_000),
-)
-def test_closed_form_log_density_equals_its_definition(
-    prior, noise, fit_intercept, batch, seed
-):
-    # LinearRegressionModel.log_density and the priors' closed forms must be
-    # BayesianModule.log_density (log_joint through the constraint maps plus
-    # the Jacobian), in value and gradient, for a batch of draws or one; the
-    # minibatch scaling (12 of 20 rows) is part of the likelihood checked.
-    gen = torch.Generator().manual_seed(seed)
-    X = torch.randn(12, 4, generator=gen, dtype=torch.float64)
-    y = 2 * torch.randn(12, generator=gen, dtype=torch.float64)
-    model = LinearRegressionModel(
-        prior.validate(), 4, 20, noise=noise, fit_intercept=fit_intercept
-    )
-    unconstrained = {
-        name: (2 * torch.randn((*batch, *site.shape()), generator=gen))
-        .double()
-        .requires_grad_()
-        for name, site in model.prior_sites().items()
-    }
-    leaves = list(unconstrained.values()) + list(model.parameters())
-    with pyro.get_param_store().scope():
-        closed_form = model.log_density(unconstrained, X, y)
-        definition = BayesianModule.log_density(model, unconstrained, X, y)
-        torch.testing.assert_close(closed_form, definition)
-        assert closed_form.shape == batch
-        grads = torch.autograd.grad(closed_form.sum(), leaves, allow_unused=True)
-        expected = torch.autograd.grad(definition.sum(), leaves, allow_unused=True)
-    for got, want in zip(grads, expected, strict=True):
-        if want is None:
-            assert got is None or not got.any()
-        else:
-            torch.testing.assert_close(got, want)
-
-
-def test_horseshoe_log_density_stays_finite_far_out():
-    # softplus, not log1p(exp(2u)): a log-scale of 400 must not overflow.
-    prior = Horseshoe(centered=True).validate()
-    big = torch.tensor([400.0, -400.0], dtype=torch.float64)
-    log_p, _ = prior.log_density(
-        {"tau": big, "lambda": big.unsqueeze(-1), "coef": torch.ones(2, 1).double()},
-        n_features=1,
-        like=big,
-    )
-    assert torch.isfinite(log_p[0])
 
 
 def test_every_prior_fits_and_reports_its_sites(small_problem):

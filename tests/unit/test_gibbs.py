@@ -1,4 +1,4 @@
-"""The Gibbs engine against closed forms, quadrature and NUTS.
+"""The Gibbs engine and its kernels against closed forms, quadrature and NUTS.
 
 Tolerances are in units of Monte Carlo standard errors computed from the
 effective sample size, so a wrong conditional (a missing degree of freedom, a
@@ -24,13 +24,12 @@ from skbayes.inference.gibbs import (
 )
 from skbayes.priors import Horseshoe, Laplace, Normal, RegularizedHorseshoe
 
+from .._references import log_evidence, normal_posterior_given_var
+from ..conftest import Z_TOL
+
 # Sampler accuracy checks run thousands of Gibbs sweeps (about 3 minutes on two
 # cores); they run in `make test-slow`, which CI runs after `make test`.
 pytestmark = pytest.mark.slow
-
-# |estimate - truth| allowed, in Monte Carlo standard errors. With a few dozen
-# comparisons per test, 4.5 standard errors keeps false alarms below 1e-3.
-Z_TOL = 4.5
 
 
 def _centred(X, y, fit_intercept=True):
@@ -65,33 +64,6 @@ def _assert_mean_sd(draws: torch.Tensor, mean, sd, what: str) -> None:
 # -- (a) Normal prior: exact answers --------------------------------------------
 
 
-def _normal_posterior_given_var(X, y, scale, noise_var):
-    """Closed-form coef | sigma**2, y: N(A^{-1} X'y / s2, A^{-1})."""
-    d = X.shape[1]
-    precision = X.T @ X / noise_var + np.eye(d) / scale**2
-    cov = np.linalg.inv(precision)
-    return cov @ X.T @ y / noise_var, cov
-
-
-def _log_evidence(X, y, scale, noise_var, fit_intercept):
-    """log p(y | sigma**2) with coef integrated out, plus the intercept factor.
-
-    y ~ N(0, sigma**2 I + scale**2 X X'); with the flat-prior intercept
-    integrated out the density gains a factor sigma (up to a constant).
-    """
-    n = len(y)
-    u, s, _ = np.linalg.svd(X, full_matrices=False)
-    uty = u.T @ y
-    eig = noise_var + scale**2 * s**2
-    rest = y @ y - uty @ uty
-    logdet = np.log(eig).sum() + (n - len(s)) * np.log(noise_var)
-    quad = (uty**2 / eig).sum() + rest / noise_var
-    out = -0.5 * (logdet + quad)
-    if fit_intercept:
-        out = out + 0.5 * np.log(noise_var)
-    return out
-
-
 def _quadrature_reference(X, y, scale, shape, rate, fit_intercept):
     """Posterior mean and sd of coef and sigma by quadrature over log sigma**2."""
     from scipy.special import logsumexp
@@ -99,7 +71,7 @@ def _quadrature_reference(X, y, scale, shape, rate, fit_intercept):
     grid = np.linspace(np.log(1e-3), np.log(1e2), 1501)
     noise_var = np.exp(grid)
     log_post = np.array(
-        [_log_evidence(X, y, scale, v, fit_intercept) for v in noise_var]
+        [log_evidence(X, y, scale, v, fit_intercept) for v in noise_var]
     )
     # InverseGamma(shape, rate) log density, times the Jacobian v of log v.
     log_post += -(shape + 1) * grid - rate / noise_var + grid
@@ -107,20 +79,12 @@ def _quadrature_reference(X, y, scale, shape, rate, fit_intercept):
     assert weights[0] < 1e-12 and weights[-1] < 1e-12  # the grid holds the mass
     means, second = 0.0, 0.0
     for w, v in zip(weights, noise_var, strict=True):
-        m, cov = _normal_posterior_given_var(X, y, scale, v)
+        m, cov = normal_posterior_given_var(X, y, scale, v)
         means = means + w * m
         second = second + w * (np.diag(cov) + m**2)
     sigma_mean = weights @ np.sqrt(noise_var)
     sigma_sd = np.sqrt(weights @ noise_var - sigma_mean**2)
     return means, np.sqrt(second - means**2), sigma_mean, sigma_sd
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    rng = np.random.default_rng(11)
-    X = rng.normal(size=(20, 3))
-    y = 1.0 + X @ np.array([1.0, -0.5, 0.0]) + 0.9 * rng.normal(size=20)
-    return X, y
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -178,7 +142,7 @@ def test_normal_prior_fixed_noise_is_exactly_gaussian(shape):
     assert "noise_var" not in result.samples
     assert result.noise_scale == pytest.approx(noise)
     coef = result.samples["coef"][0].numpy()
-    mean, cov = _normal_posterior_given_var(Xc.numpy(), yc.numpy(), scale, noise**2)
+    mean, cov = normal_posterior_given_var(Xc.numpy(), yc.numpy(), scale, noise**2)
     sd = np.sqrt(np.diag(cov))
     assert np.all(np.abs(coef.mean(0) - mean) < Z_TOL * sd / np.sqrt(draws))
     # Var of a sample covariance entry: (S_ii S_jj + S_ij**2) / draws.
@@ -193,7 +157,7 @@ def test_point_noise_finds_the_marginal_likelihood_maximum(small_data):
     Xc, yc = _centred(X, y)
     scale = 0.5
     best = minimize_scalar(
-        lambda log_v: -_log_evidence(Xc.numpy(), yc.numpy(), scale, np.exp(log_v), 1),
+        lambda log_v: -log_evidence(Xc.numpy(), yc.numpy(), scale, np.exp(log_v), 1),
         bounds=(np.log(1e-3), np.log(1e2)),
         method="bounded",
     )

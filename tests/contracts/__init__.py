@@ -1,0 +1,1 @@
+"""Contracts: sklearn checks, isolation, devices, docs, plotting, benchmarks."""

@@ -1,0 +1,1 @@
+"""Estimator behaviour: fit, predict, intervals, pickling, search, errors."""

@@ -1,0 +1,1 @@
+"""Unit tests: one module per part (priors, models, SVI, NUTS, Gibbs)."""
