@@ -141,7 +141,7 @@ class InferenceEngine:
     ``ValueError``, a particular model or data it cannot run.
 
     ``docs/extending.md`` writes a random-walk Metropolis engine this way, and
-    ``tests/test_extending.py`` registers it and fits with it.
+    ``tests/estimators/test_extending.py`` registers it and fits with it.
     """
 
     name: ClassVar[str]

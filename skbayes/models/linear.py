@@ -505,7 +505,7 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
     tutorial's size an SVI step pays autograd several microseconds per
     operation whatever its size, so one node for the two is cheaper than the
     composed closed forms (see the speed section of ``docs/benchmarks.md``).
-    ``tests/test_linear.py`` checks it against the composed closed forms.
+    ``tests/unit/test_models.py`` checks it against the composed definition.
 
     With ``t = log tau``, ``u = log lambda``, ``z = coef / exp(t + u)`` and
     residuals ``r``, over ``d`` features and ``rows`` rows standing for

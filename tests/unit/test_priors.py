@@ -2,10 +2,12 @@
 
 import numpy as np
 import pyro.distributions as dist
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skbayes import BayesianLinearRegression
 from skbayes.priors import Horseshoe
 from skbayes.priors._base import _HalfCauchy
 
@@ -33,3 +35,36 @@ def test_horseshoe_log_density_stays_finite_far_out():
         like=big,
     )
     assert torch.isfinite(log_p[0])
+
+
+class _SubclassedHorseshoe(Horseshoe):
+    """A user's horseshoe subclass that changes nothing but its name."""
+
+
+def test_a_horseshoe_subclass_keeps_every_fast_path():
+    # Capabilities are declared by the prior, not found by testing its class,
+    # so a subclass inherits the Gibbs kernel, the fused SVI density and the
+    # NUTS whitening of its parent.
+    from skbayes.models import LinearData, LinearRegressionModel
+    from skbayes.models.whitening import ScaleMixtureConditionalWhitening
+
+    prior = _SubclassedHorseshoe(centered=None)
+    assert prior.gibbs_kernel == "horseshoe"
+    assert prior.with_parameterization(True).fused_density == "centred_horseshoe"
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    data = LinearData.from_arrays(X, y, fit_intercept=True, dtype=torch.float64)
+    model = LinearRegressionModel(prior.with_parameterization(False), 3, 12)
+    whitening = model.nuts_reparameterization(data)
+    assert isinstance(whitening, ScaleMixtureConditionalWhitening)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gibbs_samples_a_horseshoe_subclass_as_the_horseshoe(small_problem):
+    kwargs = dict(inference="gibbs", num_samples=200, num_warmup=100, random_state=0)
+    parent = BayesianLinearRegression(prior=Horseshoe(), **kwargs).fit(*small_problem)
+    child = BayesianLinearRegression(prior=_SubclassedHorseshoe(), **kwargs)
+    child.fit(*small_problem)
+    np.testing.assert_array_equal(
+        child.posterior_samples_["coef"], parent.posterior_samples_["coef"]
+    )
