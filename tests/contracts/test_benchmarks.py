@@ -96,6 +96,7 @@ def _assert_finite(frame, columns):
         assert np.isfinite(values).all(), (column, frame[["method", column]])
 
 
+@pytest.mark.slow
 def test_synthetic_results(quick_run, common):
     frame = pd.read_csv(quick_run / "compare_priors.csv")
     assert SYNTHETIC_COLUMNS <= set(frame.columns)
@@ -117,6 +118,7 @@ def test_synthetic_results(quick_run, common):
         assert (quick_run / f"compare_priors_{sparsity}.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_real_data_results(quick_run, common):
     frame = pd.read_csv(quick_run / "compare_priors_real.csv")
     assert REAL_COLUMNS <= set(frame.columns)
@@ -128,6 +130,7 @@ def test_real_data_results(quick_run, common):
     assert frame["test_rmse"].between(30, 100).all()
 
 
+@pytest.mark.slow
 def test_gridsearch_and_figure(quick_run):
     grid = json.loads((quick_run / "compare_priors_gridsearch.json").read_text())
     assert set(grid) == {"sparse", "dense"}
@@ -141,6 +144,7 @@ def test_gridsearch_and_figure(quick_run):
     assert (quick_run / "compare_priors_tutorial.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_docs_page(quick_run):
     text = (quick_run / "benchmarks.md").read_text()
     for heading in (
@@ -222,6 +226,7 @@ def test_speed_quick_run_and_its_docs_section(tmp_path, common):
     assert "### Time to quality" in text and "| nan" not in text.lower()
 
 
+@pytest.mark.slow
 def test_gpu_script_runs_its_cases_and_names_missing_cuda(tmp_path):
     out = tmp_path / "gpu.json"
     script = [sys.executable, str(BENCHMARKS / "gpu.py"), "--n", "3000", "--d", "5"]

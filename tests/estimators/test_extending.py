@@ -76,6 +76,7 @@ def random_walk_engine():
     del ENGINES[RandomWalkMetropolis.name]
 
 
+@pytest.mark.slow
 def test_a_new_engine_samples_the_exact_beta_posterior(coin_flips, random_walk_engine):
     est = BetaBernoulliEstimator(
         inference="random_walk", num_samples=6000, num_warmup=500, random_state=0

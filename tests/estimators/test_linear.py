@@ -156,6 +156,7 @@ def test_pipeline_cross_val_score():
     assert scores.shape == (3,) and np.all(scores > 0.8)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_over_priors_and_scales():
     X, y, _ = _sparse()
@@ -175,6 +176,7 @@ def test_grid_search_over_priors_and_scales():
     assert scale.best_params_["prior__scale"] == 10.0
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_parallel_equals_serial():
     X, y, _ = _sparse(n=40, d=5)

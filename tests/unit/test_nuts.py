@@ -3,12 +3,16 @@
 import warnings
 
 import numpy as np
+import pytest
 
 from skbayes import BayesianLinearRegression
 from skbayes.datasets import make_sparse_regression
 
 from .._references import stack
 from ..conftest import assert_same_posterior
+
+# Long chains, checked to Monte Carlo error (40 s on two cores): the slow tier.
+pytestmark = pytest.mark.slow
 
 
 def test_nuts_matches_gibbs(small_problem, reference):
