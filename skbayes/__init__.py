@@ -1,7 +1,8 @@
-"""skbayes: Bayesian linear models with a scikit-learn interface, on Pyro."""
+"""skbayes: Bayesian regression and classification with a scikit-learn interface."""
 
 from .estimators import (
     BayesianLinearRegression,
+    BayesianLogisticRegression,
     BetaBernoulliEstimator,
     HorseshoeRegression,
 )
@@ -10,6 +11,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BayesianLinearRegression",
+    "BayesianLogisticRegression",
     "BetaBernoulliEstimator",
     "HorseshoeRegression",
     "__version__",

@@ -68,10 +68,16 @@ class PosteriorSummary:
         return "\n".join(lines)
 
 
-def _labels(name: str, shape: tuple) -> list[str]:
+def _labels(name: str, shape: tuple, axes: Sequence | None = None) -> list[str]:
     if not shape:
         return [name]
-    return [f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape)]
+    named = axes is not None and [len(a) for a in axes] == list(shape)
+    if not named:
+        return [f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape)]
+    return [
+        f"{name}[{', '.join(str(a[i]) for a, i in zip(axes, idx, strict=True))}]"
+        for idx in np.ndindex(*shape)
+    ]
 
 
 def summarize(
@@ -81,6 +87,7 @@ def summarize(
     n_eff: Mapping[str, np.ndarray] | None = None,
     r_hat: Mapping[str, np.ndarray] | None = None,
     divergences: int | None = None,
+    axis_names: Mapping[str, Sequence[Sequence]] | None = None,
 ) -> PosteriorSummary:
     """Summarise posterior draws, each of shape ``(num_samples, ...)``.
 
@@ -94,6 +101,9 @@ def summarize(
         MCMC diagnostics per site, shaped like one draw.
     divergences : int, optional
         Number of divergent transitions.
+    axis_names : mapping of str to sequences, optional
+        Per site, labels for each axis of one draw (feature names, say),
+        used in the row names instead of indices.
 
     Returns
     -------
@@ -138,7 +148,9 @@ def summarize(
             stats += [np.asarray(n_eff[name], float), np.asarray(r_hat[name], float)]
         stats = [np.broadcast_to(s, draws.shape[1:]) for s in stats]
         for label, idx in zip(
-            _labels(name, draws.shape[1:]), np.ndindex(*draws.shape[1:]), strict=True
+            _labels(name, draws.shape[1:], (axis_names or {}).get(name)),
+            np.ndindex(*draws.shape[1:]),
+            strict=True,
         ):
             rows[label] = np.array([s[idx] for s in stats])
     return PosteriorSummary(columns, rows, divergences)

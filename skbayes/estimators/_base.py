@@ -216,10 +216,12 @@ class BayesianEstimator(BaseEstimator):
         check_is_fitted(self)
         samples = self._summary_samples()
         diagnostics = self.posterior_.diagnostics
+        axes = self._summary_axes()
         if diagnostics is None:
-            return summarize(samples)
+            return summarize(samples, axis_names=axes)
         return summarize(
             samples,
+            axis_names=axes,
             n_eff=diagnostics["n_eff"],
             r_hat=diagnostics["r_hat"],
             divergences=diagnostics["divergences"],
@@ -227,6 +229,10 @@ class BayesianEstimator(BaseEstimator):
 
     def _summary_samples(self) -> dict:
         return self.posterior_samples_
+
+    def _summary_axes(self) -> dict:
+        """Labels of each axis of some sites, for ``summary``'s row names."""
+        return {}
 
     # -- pickling -------------------------------------------------------------
     def __getstate__(self):

@@ -9,12 +9,15 @@ from ._base import BayesianModule, ModelData, Start
 from ._transforms import constrain, unconstrain
 from .beta_bernoulli import BetaBernoulliModel
 from .linear import LinearData, LinearRegressionModel
+from .logistic import LogisticData, LogisticRegressionModel
 
 __all__ = [
     "BayesianModule",
     "BetaBernoulliModel",
     "LinearData",
     "LinearRegressionModel",
+    "LogisticData",
+    "LogisticRegressionModel",
     "ModelData",
     "Start",
     "constrain",

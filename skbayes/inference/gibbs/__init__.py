@@ -45,11 +45,12 @@ The samplers' own references are in ``normal``, ``horseshoe`` and
 ``_linear_algebra``.
 """
 
-from ._driver import GIBBS_KERNELS, GibbsResult, check_gibbs_prior, run_gibbs
+from ._driver import GIBBS_KERNELS, GibbsResult, check_gibbs_prior, drive, run_gibbs
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import sample_bhattacharya, sample_rue
 from .horseshoe import HorseshoeGibbsKernel, HorseshoeState
 from .horseshoe import _CollapsedHorseshoe as _CollapsedHorseshoe  # for tests
+from .logistic import PolyaGammaKernel, PolyaGammaState
 from .normal import NormalGibbsKernel, NormalState
 
 __all__ = [
@@ -61,7 +62,10 @@ __all__ = [
     "HorseshoeState",
     "NormalGibbsKernel",
     "NormalState",
+    "PolyaGammaKernel",
+    "PolyaGammaState",
     "check_gibbs_prior",
+    "drive",
     "run_gibbs",
     "sample_bhattacharya",
     "sample_rue",

@@ -12,14 +12,22 @@ from ...priors import CoefPrior
 from ._kernel import GibbsKernel
 from ._updates import _DTYPE
 from .horseshoe import HorseshoeGibbsKernel
+from .logistic import PolyaGammaKernel
 from .normal import NormalGibbsKernel
 
-__all__ = ["GIBBS_KERNELS", "GibbsResult", "check_gibbs_prior", "run_gibbs"]
+__all__ = [
+    "GIBBS_KERNELS",
+    "GibbsResult",
+    "check_gibbs_prior",
+    "drive",
+    "run_gibbs",
+]
 
 #: The Gibbs kernels by name; a prior names its own by ``prior.gibbs_kernel``.
 GIBBS_KERNELS: dict[str, type[GibbsKernel]] = {
     "normal": NormalGibbsKernel,
     "horseshoe": HorseshoeGibbsKernel,
+    "polya_gamma": PolyaGammaKernel,
 }
 
 Sampler = Literal["auto", "rue", "bhattacharya"]
@@ -51,6 +59,29 @@ class GibbsResult:
     noise_scale: float | None
     sampler: str
     tau_update: str | None = None
+
+
+def drive(kernel, state, *, num_samples: int, num_warmup: int) -> tuple[dict, object]:
+    """Run ``num_warmup + num_samples`` sweeps of ``kernel`` from ``state``.
+
+    Returns the draws after warm-up of every site ``kernel.report`` gives,
+    shape ``(chains, num_samples, ...)``, and the last state.
+    """
+    out = None
+    for step in range(num_warmup + num_samples):
+        state = kernel.sample(state, step, warmup=step < num_warmup)
+        if step < num_warmup:
+            continue
+        # The state at the end of a sweep is one draw of the chain.
+        report = kernel.report(state)
+        if out is None:
+            out = {
+                name: value.new_empty((value.shape[0], num_samples, *value.shape[1:]))
+                for name, value in report.items()
+            }
+        for name, value in report.items():
+            out[name][:, step - num_warmup] = value
+    return out, state
 
 
 def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
@@ -321,19 +352,7 @@ def run_gibbs(
         init={} if init is None else init,
         init_jitter=init_jitter,
     )
-    out = {
-        name: torch.empty(
-            (num_chains, num_samples, *shape), dtype=_DTYPE, device=device
-        )
-        for name, shape in kernel.sites().items()
-    }
-    for step in range(num_warmup + num_samples):
-        state = kernel.sample(state, step, warmup=step < num_warmup)
-        if step >= num_warmup:
-            # The state at the end of a sweep is one draw of the chain.
-            for name, value in kernel.report(state).items():
-                out[name][:, step - num_warmup] = value
-
+    out, state = drive(kernel, state, num_samples=num_samples, num_warmup=num_warmup)
     return GibbsResult(
         samples={name: value.to(out_dtype) for name, value in out.items()},
         noise_scale=kernel.noise_scale(state),

@@ -122,6 +122,40 @@ class GibbsKernel:
         self.fit_intercept = fit_intercept
         self.options = {"sampler": sampler, "tau_update": tau_update}
 
+    @classmethod
+    def sample_model(cls, model, data, settings) -> tuple[object, dict]:
+        """Run ``run_gibbs`` on a ``LinearRegressionModel``; the engine's ``run``.
+
+        Returns the model the draws belong to (with a point noise scale
+        fixed at the kernel's estimate) and the draws of its sites.
+        """
+        from ...models import Start
+        from ._driver import run_gibbs
+
+        configured = model.configured(centered=False, start=Start())
+        _, noise_scale = data.ridge_start()
+        # float32 data keep their own X'X, which is too coarse for the
+        # horseshoe's scales: the kernels then form it in float64.
+        exact_stats = data.gram.dtype == torch.float64
+        result = run_gibbs(
+            *data.arguments(),
+            prior=configured.prior,
+            noise=model.noise,
+            noise_prior=model.noise_prior,
+            fit_intercept=model.fit_intercept,
+            num_samples=settings.num_samples,
+            num_warmup=settings.num_warmup,
+            num_chains=settings.num_chains,
+            seed=settings.seed,
+            init={"noise_var": noise_scale**2},
+            stats=(data.gram, data.xty) if exact_stats else None,
+        )
+        if model.has_point_parameters:
+            model = model.with_fixed_parameters({"noise_scale": result.noise_scale})
+            configured = model.configured(centered=False, start=Start())
+        sites = configured.prior_sites()
+        return configured, {k: v for k, v in result.samples.items() if k in sites}
+
     def init(
         self,
         X: torch.Tensor,

@@ -59,9 +59,9 @@ def sample_rue(
 
     Parameters
     ----------
-    gram : Tensor of shape (d, d)
-        ``X'X``.
-    xty : Tensor of shape (d,)
+    gram : Tensor of shape (d, d) or (..., d, d)
+        ``X'X``, shared by the batch or one per member.
+    xty : Tensor of shape (d,) or (..., d)
         ``X'y``.
     scale : Tensor of shape (..., d)
         Prior standard deviations of the coefficients; leading dimensions are
@@ -107,8 +107,10 @@ def sample_bhattacharya(
 
     Parameters
     ----------
-    X : Tensor of shape (n, d)
-    y : Tensor of shape (n,)
+    X : Tensor of shape (n, d) or (..., n, d)
+    y : Tensor of shape (n,) or (..., n)
+        One data set for every batch member, or one each (the Polya-Gamma
+        kernel's weighted pseudo-data).
     scale : Tensor of shape (..., d)
         Prior standard deviations of the coefficients, batched as in
         ``sample_rue``.
@@ -139,7 +141,7 @@ def sample_bhattacharya(
     with Gaussian scale mixture priors in high-dimensional regression.
     Biometrika 103(4).
     """
-    n, d = X.shape
+    n, d = X.shape[-2:]
     inv_sd = noise_var.rsqrt()[..., None]
     phi = X * (scale * inv_sd).unsqueeze(-2)  # (..., n, d)
     alpha = y * inv_sd  # (..., n)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import torch
-
-from ...models import Start
 from ..base import InferenceEngine, InferenceResult, RunSettings, register_engine
-from ._driver import check_gibbs_prior, run_gibbs
+from ._driver import GIBBS_KERNELS, check_gibbs_prior
 
 
 @register_engine
 class GibbsEngine(InferenceEngine):
     """Exact conditional draws for models that name a Gibbs kernel.
 
-    A linear model names one through its prior (``CoefPrior.gibbs_kernel``).
+    A model names its kernel (``BayesianModule.gibbs_kernel``, a key of
+    ``GIBBS_KERNELS``), and the kernel's ``sample_model`` runs it: the linear
+    model names its prior's kernel, the logistic model the Polya-Gamma one.
     With a point-estimated noise scale the kernel finds the estimate itself
     (empirical Bayes) and the draws belong to the model with it fixed.
     """
@@ -27,34 +26,17 @@ class GibbsEngine(InferenceEngine):
 
     def check(self, model, data, settings: RunSettings) -> None:
         super().check(model, data, settings)
-        check_gibbs_prior(model.prior)
+        if model.gibbs_kernel not in GIBBS_KERNELS:
+            # Names the prior when that is what has no kernel.
+            check_gibbs_prior(model.prior)
+            raise ValueError(
+                f"inference='gibbs' has no kernel for {type(model).__name__} "
+                f"with the {type(model.prior).__name__} prior."
+            )
 
     def run(self, model, data, settings: RunSettings) -> InferenceResult:
-        configured = model.configured(centered=self.centered, start=Start())
-        _, noise_scale = data.ridge_start()
-        # float32 data keep their own X'X, which is too coarse for the
-        # horseshoe's scales: the kernels then form it in float64.
-        exact_stats = data.gram.dtype == torch.float64
-        result = run_gibbs(
-            *data.arguments(),
-            prior=configured.prior,
-            noise=model.noise,
-            noise_prior=model.noise_prior,
-            fit_intercept=model.fit_intercept,
-            num_samples=settings.num_samples,
-            num_warmup=settings.num_warmup,
-            num_chains=settings.num_chains,
-            seed=settings.seed,
-            init={"noise_var": noise_scale**2},
-            stats=(data.gram, data.xty) if exact_stats else None,
-        )
-        if model.has_point_parameters:
-            model = model.with_fixed_parameters({"noise_scale": result.noise_scale})
-            configured = model.configured(centered=self.centered, start=Start())
-        sites = configured.prior_sites()
+        kernel = GIBBS_KERNELS[model.gibbs_kernel]
+        model, samples = kernel.sample_model(model, data, settings)
         return InferenceResult(
-            kind=self.kind,
-            model=configured,
-            samples={k: v for k, v in result.samples.items() if k in sites},
-            engine=self.display_name,
+            kind=self.kind, model=model, samples=samples, engine=self.display_name
         )

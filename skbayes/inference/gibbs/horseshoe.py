@@ -37,7 +37,7 @@ from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
 from ._updates import _DTYPE, _inverse_gamma, _metropolis
 
-__all__ = ["HorseshoeGibbsKernel", "HorseshoeState"]
+__all__ = ["HorseshoeGibbsKernel", "HorseshoeState", "update_horseshoe_scales"]
 
 # Bounds on lambda**2 and tau**2. Their product, the prior variance of a
 # coefficient, then stays inside float64's normal range, so tau * lambda
@@ -279,21 +279,41 @@ class HorseshoeGibbsKernel(GibbsKernel):
     def _scales_update(
         self, coef: torch.Tensor, tau2: torch.Tensor, lam2: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Makalic and Schmidt's (2016) updates of ``lambda**2`` and ``tau**2``.
+        return update_horseshoe_scales(
+            coef,
+            tau2,
+            lam2,
+            global_scale=self.global_scale,
+            update_tau=self.tau_update in ("conjugate", "both"),
+            generator=self.generator,
+        )
 
-        Without their ``sigma**2``: skbayes' coef prior variance is
-        ``tau**2 lambda**2``, unscaled. ``tau**2`` moves here only with
-        ``tau_update`` ``"conjugate"`` or ``"both"``.
-        """
-        g = self.generator
-        nu = _inverse_gamma(1.0, 1.0 + lam2.reciprocal(), g)
-        half_sq = 0.5 * coef * coef
-        lam2 = _inverse_gamma(1.0, nu.reciprocal() + half_sq / tau2[:, None], g)
-        lam2 = lam2.clamp(_SCALE2_MIN, _SCALE2_MAX)
-        if self.tau_update in ("conjugate", "both"):
-            # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
-            xi = _inverse_gamma(1.0, 1.0 / self.global_scale**2 + tau2.reciprocal(), g)
-            rate = xi.reciprocal() + (half_sq / lam2).sum(-1)
-            tau2 = _inverse_gamma(0.5 * (self.num_features + 1), rate, g)
-            tau2 = tau2.clamp(_SCALE2_MIN, _SCALE2_MAX)
-        return tau2, lam2
+
+def update_horseshoe_scales(
+    coef: torch.Tensor,
+    tau2: torch.Tensor,
+    lam2: torch.Tensor,
+    *,
+    global_scale: float,
+    update_tau: bool,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Makalic and Schmidt's (2016) updates of ``lambda**2`` and ``tau**2``.
+
+    Given ``coef`` (chains, d) with prior variance ``tau**2 lambda_j**2``
+    (unscaled by any noise variance, unlike their paper), the scales'
+    conditionals do not involve the likelihood, so every model with a
+    horseshoe prior shares them. ``tau**2`` moves only with ``update_tau``.
+    """
+    g = generator
+    nu = _inverse_gamma(1.0, 1.0 + lam2.reciprocal(), g)
+    half_sq = 0.5 * coef * coef
+    lam2 = _inverse_gamma(1.0, nu.reciprocal() + half_sq / tau2[:, None], g)
+    lam2 = lam2.clamp(_SCALE2_MIN, _SCALE2_MAX)
+    if update_tau:
+        # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
+        xi = _inverse_gamma(1.0, 1.0 / global_scale**2 + tau2.reciprocal(), g)
+        rate = xi.reciprocal() + (half_sq / lam2).sum(-1)
+        tau2 = _inverse_gamma(0.5 * (coef.shape[-1] + 1), rate, g)
+        tau2 = tau2.clamp(_SCALE2_MIN, _SCALE2_MAX)
+    return tau2, lam2
