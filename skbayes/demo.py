@@ -1,7 +1,8 @@
 """``make demo``: the tutorial's examples, run through skbayes.
 
 Section 1 is the Beta-Bernoulli coin (exact vs SVI vs NUTS); section 2 is the
-sparse regression problem (Gaussian prior vs horseshoe vs LassoCV).
+sparse regression problem (Gaussian prior vs horseshoe vs LassoCV); section 3
+is classification (Bayesian logistic regression vs LogisticRegressionCV).
 Run with ``python -m skbayes.demo [--quick]``.
 """
 
@@ -16,6 +17,7 @@ import torch
 
 from skbayes import (
     BayesianLinearRegression,
+    BayesianLogisticRegression,
     BetaBernoulliEstimator,
     HorseshoeRegression,
 )
@@ -84,6 +86,60 @@ def regression_section(n_samples: int, n_features: int) -> None:
     print()
 
 
+def classification_section(quick: bool) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    print(
+        f"3. Classification: breast cancer, d={X.shape[1]}, {len(y_train)} rows "
+        f"to fit, {len(y_test)} held out\n"
+    )
+    print(f"   {'method':<34}{'accuracy':>9}{'log loss':>9}{'time':>9}")
+    draws = dict(num_samples=300, num_warmup=200) if quick else {}
+    models = [
+        ("normal prior N(0, 2.5^2), SVI", BayesianLogisticRegression(random_state=0)),
+        (
+            "normal prior, exact Gibbs",
+            BayesianLogisticRegression(inference="gibbs", random_state=0, **draws),
+        ),
+        (
+            "horseshoe, exact Gibbs",
+            BayesianLogisticRegression(
+                "horseshoe", inference="gibbs", random_state=0, **draws
+            ),
+        ),
+        (
+            "LogisticRegressionCV (sklearn)",
+            make_pipeline(
+                StandardScaler(), LogisticRegressionCV(scoring="neg_log_loss")
+            ),
+        ),
+    ]
+    for label, est in models:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X_train, y_train)
+        elapsed = time.perf_counter() - start
+        proba = est.predict_proba(X_test)
+        accuracy = np.mean(est.classes_[proba.argmax(1)] == y_test)
+        loss = log_loss(y_test, proba)
+        print(f"   {label:<34}{accuracy:>9.3f}{loss:>9.3f}{elapsed:>8.2f}s")
+    print(
+        "\n   skbayes' probabilities average over the posterior "
+        "(predict_proba(X, return_std=True) gives their sd too)."
+    )
+    print()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller problems")
@@ -91,6 +147,7 @@ def main(argv=None) -> None:
     coin_section()
     size = (50, 20) if args.quick else (100, 100)
     regression_section(*size)
+    classification_section(args.quick)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ import pyro
 import pytest
 import torch
 
-from skbayes import BayesianLinearRegression, BetaBernoulliEstimator
+from skbayes import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    BetaBernoulliEstimator,
+)
 from skbayes._runtime import resolve_device
 
 ESTIMATORS = [
@@ -23,6 +27,13 @@ ESTIMATORS = [
         "blr-normal-guide",
         lambda: BayesianLinearRegression(guide="normal", random_state=0, num_steps=300),
     ),
+    ("logit-svi", lambda: BayesianLogisticRegression(random_state=0, num_steps=300)),
+    (
+        "logit-gibbs",
+        lambda: BayesianLogisticRegression(
+            inference="gibbs", num_samples=100, num_warmup=50, random_state=0
+        ),
+    ),
 ]
 
 
@@ -31,6 +42,8 @@ def _fit(name, make, coin_flips, regression_data):
     if name.startswith("bb"):
         return est.fit(coin_flips), coin_flips
     X, y = regression_data
+    if name.startswith("logit"):
+        y = y > np.median(y)
     return est.fit(X, y), X
 
 

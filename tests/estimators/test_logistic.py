@@ -352,7 +352,8 @@ def test_pickle_clone_and_reproducibility():
 @pytest.mark.parametrize("inference", ["svi", "gibbs", "nuts"])
 def test_fit_leaves_global_rngs_alone(inference):
     X, y = binary_problem(6, 2, 60)
-    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    torch_state = torch.get_rng_state()
+    numpy_state = np.random.get_state()  # noqa: NPY002 (the global state is the point)
     BayesianLogisticRegression(
         inference=inference,
         num_samples=50,
@@ -363,7 +364,7 @@ def test_fit_leaves_global_rngs_alone(inference):
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert all(
         np.array_equal(a, b)
-        for a, b in zip(np.random.get_state(), numpy_state, strict=True)
+        for a, b in zip(np.random.get_state(), numpy_state, strict=True)  # noqa: NPY002
     )
 
 
@@ -383,3 +384,127 @@ def test_no_intercept_and_no_autoscale():
     sk = LogisticRegression(C=2.5**2, fit_intercept=False, tol=1e-10).fit(X, y)
     sd = clf.posterior_samples_["coef"].std(0)
     assert np.all(np.abs(clf.coef_[0] - sk.coef_[0]) < 0.5 * sd)
+
+
+@pytest.mark.slow
+def test_gibbs_with_the_torch_polya_gamma_sampler_matches_reference():
+    # The GPU path's sampler (Devroye's, in torch), run on the CPU through
+    # the kernel: the same bars as the default sampler. Its accept-reject
+    # loop costs a few ms per sweep on the CPU whatever n is.
+    from skbayes.inference.gibbs import PolyaGammaKernel, drive
+    from skbayes.models import LogisticData
+
+    X, y = binary_problem(2, 5, 200)
+    ref_mean, ref_sd, _ = reference_on_x(X, y)
+    data = LogisticData.from_arrays(
+        X, y, n_classes=2, fit_intercept=True, autoscale=True, dtype=torch.float64
+    )
+    kernel = PolyaGammaKernel(
+        Normal(2.5),
+        n_vectors=1,
+        fit_intercept=True,
+        intercept_scale=10.0,
+        polya_gamma="torch",
+    )
+    generator = torch.Generator().manual_seed(0)
+    state = kernel.init(*data.arrays, num_chains=4, generator=generator)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        draws, _ = drive(kernel, state, num_samples=1500, num_warmup=100)
+    finally:
+        torch.set_num_threads(threads)
+    theta = torch.cat([draws["coef"], draws["intercept"][..., None]], -1).numpy()
+    from skbayes.posterior import mcmc_diagnostics
+
+    n_eff, _ = mcmc_diagnostics({"theta": theta})
+    assert n_eff["theta"].min() > MIN_ESS
+    theta = theta.reshape(-1, 6)
+    coef = theta[:, :5] / data.x_scale
+    intercept = theta[:, 5] - coef @ data.x_mean
+    fake = type(
+        "Fit", (), {"posterior_samples_": {"coef": coef, "intercept": intercept}}
+    )
+    assert_matches(fake, ref_mean, ref_sd, EXACT_MEAN_TOL, EXACT_SD_TOL)
+
+
+@pytest.mark.slow
+def test_grid_search_over_priors_is_the_same_with_two_jobs():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = binary_problem(8, 4, 120)
+    search = GridSearchCV(
+        BayesianLogisticRegression(
+            inference="gibbs", num_samples=300, num_warmup=100, random_state=0
+        ),
+        {"prior": ["normal", "horseshoe", Normal(1.0)]},
+        scoring="neg_log_loss",
+        cv=3,
+    )
+    one = search.fit(X, y).cv_results_["mean_test_score"]
+    two = clone(search).set_params(n_jobs=2).fit(X, y).cv_results_["mean_test_score"]
+    np.testing.assert_array_equal(one, two)
+    assert np.all(np.isfinite(one)) and np.all(one < 0)
+
+
+def sparse_problem(seed, n=300, d=100):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    coef = np.zeros(d)
+    signs = rng.choice([-1, 1], 5)
+    coef[rng.choice(d, 5, replace=False)] = signs * rng.uniform(1.5, 3, 5)
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ coef))).astype(int)
+    return X, y, coef
+
+
+def _rmse(estimate, coef):
+    return float(np.sqrt(np.mean((np.ravel(estimate) - coef) ** 2)))
+
+
+SPARSE_FIT = dict(
+    inference="gibbs",
+    fit_intercept=False,
+    num_samples=1000,
+    num_warmup=500,
+    num_chains=2,
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sparse_horseshoe_beats_the_normal_prior(seed):
+    # d=100, n=300, 5 signals, no intercept (the issue's sparse problem).
+    X, y, coef = sparse_problem(seed)
+    horseshoe = BayesianLogisticRegression(Horseshoe(), random_state=seed, **SPARSE_FIT)
+    normal = BayesianLogisticRegression("normal", random_state=seed, **SPARSE_FIT)
+    assert _rmse(horseshoe.fit(X, y).coef_, coef) < _rmse(normal.fit(X, y).coef_, coef)
+
+
+@pytest.mark.slow
+# LogisticRegressionCV's arguments are changing across sklearn 1.8-1.10.
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.xfail(
+    strict=True,
+    reason="at seed 1 the data are nearly separable and the plain horseshoe's "
+    "unbounded tails inflate the five signals (posterior means 4.5-5.9 for "
+    "true 2.6-3.0, coef ESS about 10): RMSE 0.53 against L1's 0.13 (seed 0: "
+    "0.13 against 0.25). The regularised horseshoe's slab is the cure, and it "
+    "has no Gibbs kernel yet.",
+)
+def test_sparse_horseshoe_beats_l1_cross_validation():
+    from sklearn.linear_model import LogisticRegressionCV
+
+    for seed in [0, 1]:
+        X, y, coef = sparse_problem(seed)
+        horseshoe = BayesianLogisticRegression(
+            Horseshoe(), random_state=seed, **SPARSE_FIT
+        ).fit(X, y)
+        l1 = LogisticRegressionCV(
+            l1_ratios=(1.0,),
+            solver="liblinear",
+            fit_intercept=False,
+            Cs=20,
+            cv=5,
+            scoring="neg_log_loss",
+        ).fit(X, y)
+        assert _rmse(horseshoe.coef_, coef) < _rmse(l1.coef_, coef)

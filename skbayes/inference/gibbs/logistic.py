@@ -87,6 +87,9 @@ class PolyaGammaKernel:
     sampler : {"auto", "rue", "bhattacharya"}, default="auto"
         How the Gaussian conditional is drawn; ``"auto"`` takes Rue's when
         ``n >= p`` and Bhattacharya et al.'s otherwise.
+    polya_gamma : {"auto", "numpy", "torch"}, default="auto"
+        The Polya-Gamma sampler (see ``sample_polya_gamma``): ``polyagamma``
+        on the CPU, the torch sampler on other devices.
 
     Examples
     --------
@@ -118,8 +121,10 @@ class PolyaGammaKernel:
         fit_intercept: bool,
         intercept_scale: float,
         sampler: str = "auto",
+        polya_gamma: str = "auto",
     ):
         self.prior = prior
+        self.polya_gamma = polya_gamma
         self.horseshoe = prior.gibbs_kernel == "horseshoe"
         self.n_vectors = n_vectors
         self.fit_intercept = fit_intercept
@@ -265,7 +270,7 @@ class PolyaGammaKernel:
 
     def _polya_gamma(self, psi: torch.Tensor) -> torch.Tensor:
         h = None if self.unit_weights else self.weight
-        return sample_polya_gamma(psi, self.generator, h=h)
+        return sample_polya_gamma(psi, self.generator, h=h, method=self.polya_gamma)
 
     def sample(
         self, state: PolyaGammaState, step: int, *, warmup: bool
