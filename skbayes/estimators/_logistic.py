@@ -123,15 +123,13 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     >>> from skbayes import BayesianLogisticRegression
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 2))
-    >>> y = np.where(X @ [2.0, -1.0] + 0.3 * rng.normal(size=200) > 0, "yes", "no")
+    >>> y = np.where(X @ [1.5, -1.0] + rng.logistic(size=200) > 0, "yes", "no")
     >>> clf = BayesianLogisticRegression(inference="gibbs", random_state=0).fit(X, y)
-    >>> clf.classes_.tolist(), clf.coef_.shape
-    (['no', 'yes'], (1, 2))
+    >>> clf.classes_.tolist(), clf.coef_.round(1)
+    (['no', 'yes'], array([[ 1.4, -1.1]]))
     >>> clf.predict_proba(X[:2]).round(2)
-    array([[1.  , 0.  ],
-           [0.07, 0.93]])
-    >>> float(clf.score(X, y)) > 0.95
-    True
+    array([[0.36, 0.64],
+           [0.26, 0.74]])
     """
 
     _model_class = LogisticRegressionModel

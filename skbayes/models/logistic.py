@@ -41,13 +41,18 @@ class LogisticData(ModelData):
     >>> import numpy as np
     >>> import torch
     >>> from skbayes.models import LogisticData
-    >>> X = np.array([[1.0], [3.0], [5.0]])
+    >>> X = np.array([[0.0], [3.0], [6.0], [3.0]])
     >>> data = LogisticData.from_arrays(
-    ...     X, np.array([0, 1, 1]), n_classes=2, fit_intercept=True,
+    ...     X, np.array([0, 1, 1, 1]), n_classes=2, fit_intercept=True,
     ...     autoscale=True, dtype=torch.float64,
     ... )
-    >>> data.arrays[0].ravel().tolist(), data.x_scale.tolist()
-    ([-1.0, 0.0, 1.0], [2.0])
+    >>> data.x_mean.tolist(), data.x_scale.round(4).tolist()
+    ([3.0], [2.1213])
+
+    The two copies of ``(3, 1)`` are one row of weight 2:
+
+    >>> data.n_samples, sorted(data.arrays[2].tolist())
+    (3, [1.0, 1.0, 2.0])
     """
 
     x_mean: np.ndarray = None

@@ -86,6 +86,7 @@ def test_every_public_module_has_examples():
     for name in [
         "skbayes.estimators._beta_bernoulli.BetaBernoulliEstimator",
         "skbayes.estimators._linear.BayesianLinearRegression",
+        "skbayes.estimators._logistic.BayesianLogisticRegression",
         "skbayes.datasets.make_sparse_regression",
         "skbayes.priors.independent.Normal",
         "skbayes.plotting.plot_coefficients",
