@@ -5,7 +5,7 @@ engines optional fast paths (``BayesianModule``'s capabilities). It imports
 priors, never inference.
 """
 
-from ._base import BayesianModule, ModelData, Start
+from ._base import BayesianModule, DesignData, ModelData, Start
 from ._transforms import constrain, unconstrain
 from .beta_bernoulli import BetaBernoulliModel
 from .linear import LinearData, LinearRegressionModel
@@ -14,6 +14,7 @@ from .logistic import LogisticData, LogisticRegressionModel
 __all__ = [
     "BayesianModule",
     "BetaBernoulliModel",
+    "DesignData",
     "LinearData",
     "LinearRegressionModel",
     "LogisticData",

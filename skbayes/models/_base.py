@@ -60,6 +60,34 @@ class ModelData:
         return sum(a.numel() for a in self.arrays)
 
 
+@dataclass
+class DesignData(ModelData):
+    """``ModelData`` whose first array is a design matrix, one row per sample.
+
+    Minibatches draw ``batch_size`` rows of every array, with replacement.
+    """
+
+    @property
+    def n_samples(self) -> int:
+        return self.arrays[0].shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.arrays[0].shape[1]
+
+    @property
+    def problem_size(self) -> int:
+        return (self.batch_size or self.n_samples) * self.n_features
+
+    def arguments(self) -> tuple:
+        return self.next_batch() if self.batch_size is not None else self.arrays
+
+    def next_batch(self) -> tuple:
+        design = self.arrays[0]
+        index = torch.randint(self.n_samples, (self.batch_size,), device=design.device)
+        return tuple(array[index] for array in self.arrays)
+
+
 class BayesianModule(PyroModule):
     """A Pyro model whose log density can also be evaluated directly.
 

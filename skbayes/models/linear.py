@@ -16,13 +16,13 @@ from torch.nn.functional import softplus
 
 from ..priors import CoefPrior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
-from ._base import BayesianModule, ModelData, Start
+from ._base import BayesianModule, DesignData, Start
 from .conjugate import normal_prior_start
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
 
 @dataclass
-class LinearData(ModelData):
+class LinearData(DesignData):
     """Regression data and its summaries, built once per fit.
 
     ``arrays`` holds X and y as given; the model sees them centred on
@@ -81,21 +81,9 @@ class LinearData(ModelData):
         )
 
     @property
-    def n_samples(self) -> int:
-        return self.arrays[0].shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.arrays[0].shape[1]
-
-    @property
     def stats(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Centred ``X'X``, ``X'y`` and ``y'y``."""
         return self.gram, self.xty, self.yty
-
-    @property
-    def problem_size(self) -> int:
-        return (self.batch_size or self.n_samples) * self.n_features
 
     def arguments(self) -> tuple:
         if self.batch_size is not None:

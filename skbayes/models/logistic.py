@@ -13,7 +13,7 @@ from torch.nn.functional import logsigmoid
 
 from ..priors import CoefPrior
 from ..priors._base import _HALF_LOG_2PI
-from ._base import BayesianModule, ModelData, Start
+from ._base import BayesianModule, DesignData, Start
 from .linear import _as_tensors
 
 #: The noise scale that priors scaled by the noise (the regularised
@@ -28,7 +28,7 @@ _POLYA_GAMMA_PRIORS = ("normal", "horseshoe")
 
 
 @dataclass
-class LogisticData(ModelData):
+class LogisticData(DesignData):
     """Classification data as the model sees it, built once per fit.
 
     ``arrays`` holds the design (centred when there is an intercept, and
@@ -105,29 +105,9 @@ class LogisticData(ModelData):
         )
 
     @property
-    def n_samples(self) -> int:
-        return self.arrays[0].shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.arrays[0].shape[1]
-
-    @property
-    def problem_size(self) -> int:
-        return (self.batch_size or self.n_samples) * self.n_features
-
-    @property
     def n_observations(self) -> float:
         """The total weight of the rows."""
         return float(self.arrays[2].sum())
-
-    def next_batch(self) -> tuple:
-        design = self.arrays[0]
-        index = torch.randint(self.n_samples, (self.batch_size,), device=design.device)
-        return tuple(a[index] for a in self.arrays)
-
-    def arguments(self) -> tuple:
-        return self.next_batch() if self.batch_size is not None else self.arrays
 
 
 def _merge_duplicate_rows(X, labels, sample_weight) -> tuple:
