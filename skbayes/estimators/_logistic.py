@@ -50,8 +50,8 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         scale 2 of Piironen and Vehtari (2017).
     inference : {"svi", "nuts", "gibbs"}, default="svi"
         Variational inference; the No-U-Turn sampler; or exact Polya-Gamma
-        Gibbs sampling (Polson, Scott and Windle 2013; normal and horseshoe
-        priors), usually the fastest way to the exact posterior.
+        Gibbs sampling (Polson, Scott and Windle 2013; normal, horseshoe and
+        regularised horseshoe priors), usually the fastest way to the exact posterior.
     guide : str, autoguide class or callable, default="mvn"
         The SVI guide, as for ``BayesianLinearRegression``; the default
         full-rank Gaussian starts at the Laplace approximation of a normal

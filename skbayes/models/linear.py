@@ -20,6 +20,9 @@ from ._base import BayesianModule, DesignData, Start
 from .conjugate import normal_prior_start
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
+#: The priors (by ``gibbs_kernel``) the linear model's Gibbs kernels sample.
+_LINEAR_GIBBS_KERNELS = ("normal", "horseshoe")
+
 
 @dataclass
 class LinearData(DesignData):
@@ -274,7 +277,8 @@ class LinearRegressionModel(BayesianModule):
 
     @property
     def gibbs_kernel(self) -> str | None:
-        return self.prior.gibbs_kernel
+        kernel = self.prior.gibbs_kernel
+        return kernel if kernel in _LINEAR_GIBBS_KERNELS else None
 
     def replace(self, **changes) -> LinearRegressionModel:
         """A new model with some constructor arguments changed, on this device."""

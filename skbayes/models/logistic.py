@@ -22,9 +22,8 @@ from .linear import _as_tensors
 #: Vehtari 2017, sec. 3.5).
 LOGISTIC_PSEUDO_SIGMA = 2.0
 
-#: Gibbs kernels of the linear model whose prior updates the Polya-Gamma
-#: kernel reuses.
-_POLYA_GAMMA_PRIORS = ("normal", "horseshoe")
+#: Priors (by ``gibbs_kernel``) whose scales the Polya-Gamma kernel updates.
+_POLYA_GAMMA_PRIORS = ("normal", "horseshoe", "regularized_horseshoe")
 
 
 @dataclass
@@ -233,6 +232,10 @@ class LogisticRegressionModel(BayesianModule):
     def _noise_scale(self) -> torch.Tensor:
         return self.anchor.new_tensor(LOGISTIC_PSEUDO_SIGMA)
 
+    def prior_context(self) -> dict:
+        """The noise scale and sample size the prior's sites are built with."""
+        return {"noise_scale": LOGISTIC_PSEUDO_SIGMA, "n_samples": self.n_observations}
+
     def prior_sites(self, values: dict | None = None):
         sites = {}
         if self.fit_intercept:
@@ -319,7 +322,7 @@ class LogisticRegressionModel(BayesianModule):
         return out
 
     def posterior_draws(self, latent, *, x_mean, x_scale):
-        """Latent draws plus ``coef`` and ``intercept`` for the columns of X.
+        """Latent and derived draws, with ``coef`` and ``intercept`` for X as given.
 
         The model's coefficients are per standardised column; those of X as
         given are ``coef / x_scale``, and the intercept moves to X's origin,
@@ -333,7 +336,10 @@ class LogisticRegressionModel(BayesianModule):
             ):
                 value = value.reshape(*value.shape[:-1], self.n_vectors, -1)
             out[name] = value.numpy()
-        coef = self.derived(latent)["coef"].cpu().numpy() / x_scale
+        derived = self.derived(latent)
+        for name, value in derived.items():
+            out[name] = torch.as_tensor(value).cpu().numpy()
+        coef = out["coef"] / x_scale
         intercept = self._intercepts(latent, len(coef))
         out["coef"] = coef
         out["intercept"] = intercept - coef @ x_mean

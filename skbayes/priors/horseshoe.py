@@ -242,6 +242,10 @@ class RegularizedHorseshoe(_HorseshoeFamily):
         self.slab_df = slab_df
         self.centered = centered
 
+    #: Its Gibbs updates exist for the logistic model only (the Polya-Gamma
+    #: kernel); the linear model's kernels do not offer them.
+    gibbs_kernel = "regularized_horseshoe"
+
     @property
     def _scaled_by_noise(self) -> bool:
         return self.expected_nonzero is not None

@@ -50,16 +50,19 @@ def test_logistic_quick_run_writes_sane_results(tmp_path):
     assert results["machine"]["nproc"] >= 1 and results["command"]
 
     ess = results["ess"]
-    for row in ess["gibbs"]:
-        assert _finite_positive(row["s"]) and _finite_positive(row["min_ess_per_s"])
-        assert 0 < row["min_ess_coef"] <= ess["chains"] * ess["num_samples"] * 1.5
-    if isinstance(ess["numpyro"], list):  # NumPyro is optional
-        for row in ess["numpyro"]:
-            assert _finite_positive(row["min_ess_per_s_incl_compile"])
-            assert 0 <= row["compile_s"] < row["s_incl_compile"]
-            # Both samplers target the same posterior.
-            assert row["agreement_with_gibbs"]["max_abs_mean_diff_over_sd"] < 1.0
-        assert _finite_positive(ess["ratio_gibbs_to_numpyro_excl_compile"])
+    assert ess["datasets"]
+    for data in ess["datasets"]:
+        for row in data["gibbs"]:
+            assert _finite_positive(row["s"]) and _finite_positive(row["min_ess_per_s"])
+            assert 0 < row["min_ess_coef"] <= ess["chains"] * ess["num_samples"] * 1.5
+        if isinstance(data["numpyro"], list):  # NumPyro is optional
+            for row in data["numpyro"]:
+                assert _finite_positive(row["min_ess_per_s_incl_compile"])
+                assert 0 <= row["compile_s"] < row["s_incl_compile"]
+                # Both samplers target the same posterior.
+                agreement = row["agreement_with_gibbs"]
+                assert agreement["max_abs_mean_diff_over_sd"] < 1.0
+            assert _finite_positive(data["ratio_gibbs_to_numpyro_excl_compile"])
 
     bign = results["bign"]
     assert bign["reference"]["min_ess_coef"] > 10

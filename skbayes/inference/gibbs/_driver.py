@@ -30,6 +30,9 @@ GIBBS_KERNELS: dict[str, type[GibbsKernel]] = {
     "polya_gamma": PolyaGammaKernel,
 }
 
+#: The kernels of GIBBS_KERNELS that sample the linear model under one prior.
+_PRIOR_KERNELS = ("normal", "horseshoe")
+
 Sampler = Literal["auto", "rue", "bhattacharya"]
 TauUpdate = Literal["auto", "both", "conjugate", "blocked"]
 
@@ -102,8 +105,8 @@ def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
         from ...priors import resolve_coef_prior
 
         prior = resolve_coef_prior(prior)
-    if getattr(prior, "gibbs_kernel", None) not in GIBBS_KERNELS:
-        allowed = ", ".join(repr(name) for name in GIBBS_KERNELS)
+    if getattr(prior, "gibbs_kernel", None) not in _PRIOR_KERNELS:
+        allowed = ", ".join(repr(name) for name in _PRIOR_KERNELS)
         raise ValueError(
             f"inference='gibbs' has no sampler for the {type(prior).__name__} "
             f"prior; it supports priors whose gibbs_kernel is one of {allowed}. "

@@ -44,30 +44,27 @@ import torch
 
 from ._linear_algebra import sample_bhattacharya, sample_rue
 from ._polya_gamma import sample_polya_gamma
-from ._updates import _DTYPE, _positive_init
-from .horseshoe import _SCALE2_MAX, _SCALE2_MIN, update_horseshoe_scales
+from ._scales import SCALES
+from ._updates import _DTYPE
 
 __all__ = ["PolyaGammaKernel", "PolyaGammaState"]
 
 
 @dataclass(frozen=True)
 class PolyaGammaState:
-    """One sweep's end: coefficients and (horseshoe) scales, per chain.
+    """One sweep's end: coefficients and the prior's scales, per chain.
 
     Attributes
     ----------
     theta : Tensor of shape (chains, K', p)
         Per coefficient vector, the coefficients and then the intercept
         (when there is one).
-    tau2 : Tensor of shape (chains,) or None
-        ``tau**2`` (horseshoe).
-    lam2 : Tensor of shape (chains, K' d) or None
-        ``lambda**2`` of every coefficient (horseshoe).
+    scales : dict of str to Tensor
+        The prior's scales (see ``skbayes.inference.gibbs._scales``).
     """
 
     theta: torch.Tensor
-    tau2: torch.Tensor | None = None
-    lam2: torch.Tensor | None = None
+    scales: dict
 
 
 class PolyaGammaKernel:
@@ -76,8 +73,9 @@ class PolyaGammaKernel:
     Parameters
     ----------
     prior : CoefPrior
-        A validated prior whose ``gibbs_kernel`` is ``"normal"`` (fixed
-        scale) or ``"horseshoe"``.
+        A validated prior whose ``gibbs_kernel`` is a key of ``_scales.SCALES``:
+        ``"normal"`` (fixed scale), ``"horseshoe"`` or
+        ``"regularized_horseshoe"``.
     n_vectors : int
         Coefficient vectors: 1 for two classes, K for K > 2 classes.
     fit_intercept : bool
@@ -87,6 +85,9 @@ class PolyaGammaKernel:
     sampler : {"auto", "rue", "bhattacharya"}, default="auto"
         How the Gaussian conditional is drawn; ``"auto"`` takes Rue's when
         ``n >= p`` and Bhattacharya et al.'s otherwise.
+    prior_context : dict, optional
+        ``noise_scale`` and ``n_samples`` as the model gives them to its
+        prior (the regularised horseshoe's ``expected_nonzero`` needs them).
     polya_gamma : {"auto", "numpy", "torch"}, default="auto"
         The Polya-Gamma sampler (see ``sample_polya_gamma``): ``polyagamma``
         on the CPU, the torch sampler on other devices.
@@ -122,10 +123,11 @@ class PolyaGammaKernel:
         intercept_scale: float,
         sampler: str = "auto",
         polya_gamma: str = "auto",
+        prior_context: dict | None = None,
     ):
+        self.prior_context = prior_context or {}
         self.prior = prior
         self.polya_gamma = polya_gamma
-        self.horseshoe = prior.gibbs_kernel == "horseshoe"
         self.n_vectors = n_vectors
         self.fit_intercept = fit_intercept
         self.intercept_scale = float(intercept_scale)
@@ -147,6 +149,7 @@ class PolyaGammaKernel:
             n_vectors=model.n_vectors,
             fit_intercept=model.fit_intercept,
             intercept_scale=model.intercept_scale,
+            prior_context=model.prior_context(),
         )
         start = model.start(data)
         theta = start.coef.reshape(model.n_vectors, -1)
@@ -234,36 +237,17 @@ class PolyaGammaKernel:
                 theta.shape, generator=generator, dtype=_DTYPE, device=X.device
             )
             theta[1:] += init_jitter * noise[1:]
-        if not self.horseshoe:
-            return PolyaGammaState(theta)
-        self.global_scale = float(self.prior.global_scale)
-        self.tau_update = "conjugate"
-        chain_init = {"tau": self.global_scale, "lambda": None}
-        unit = torch.ones(self.n_vectors * d, dtype=_DTYPE, device=X.device)
-        tau = _positive_init(
-            chain_init,
-            "tau",
-            X.new_tensor(self.global_scale),
-            num_chains,
-            init_jitter,
-            generator,
+        size = self.n_vectors * d
+        self.scale_block = SCALES[self.prior.gibbs_kernel](
+            self.prior, size, self.prior_context
         )
-        lam = _positive_init(
-            chain_init, "lambda", unit, num_chains, init_jitter, generator
-        )
-        clamp = (_SCALE2_MIN, _SCALE2_MAX)
-        return PolyaGammaState(
-            theta, tau.square().clamp(*clamp), lam.square().clamp(*clamp)
-        )
+        scales = self.scale_block.init(num_chains, generator, X, init_jitter)
+        return PolyaGammaState(theta, scales)
 
     def _prior_sd(self, state: PolyaGammaState, k: int) -> torch.Tensor:
         """Prior sds of vector ``k``'s coefficients and intercept, (chains, p)."""
         d, chains = self.num_features, self.num_chains
-        if self.horseshoe:
-            lam2 = state.lam2[:, k * d : (k + 1) * d]
-            sd = (state.tau2[:, None] * lam2).sqrt()
-        else:
-            sd = self.design.new_full((chains, d), float(self.prior.scale))
+        sd = self.scale_block.sd(state.scales)[:, k * d : (k + 1) * d]
         if self.fit_intercept:
             sd = torch.cat([sd, sd.new_full((chains, 1), self.intercept_scale)], 1)
         return sd
@@ -300,17 +284,10 @@ class PolyaGammaKernel:
             theta[:, k] = sd * z
         if self.n_vectors > 1:
             theta = self._shift_classes(theta, state)
-        if not self.horseshoe:
-            return PolyaGammaState(theta)
-        tau2, lam2 = update_horseshoe_scales(
-            self._coef(theta),
-            state.tau2,
-            state.lam2,
-            global_scale=self.global_scale,
-            update_tau=True,
-            generator=self.generator,
+        scales = self.scale_block.update(
+            self._coef(theta), state.scales, self.generator
         )
-        return PolyaGammaState(theta, tau2, lam2)
+        return PolyaGammaState(theta, scales)
 
     def _shift_classes(
         self, theta: torch.Tensor, state: PolyaGammaState
@@ -340,15 +317,11 @@ class PolyaGammaKernel:
         return theta[..., : self.num_features].reshape(self.num_chains, -1)
 
     def sites(self) -> dict[str, tuple[int, ...]]:
-        """``"intercept"`` (when fitted), ``"coef"``; ``tau``, ``lambda``, ``z``."""
-        size = self.n_vectors * self.num_features
+        """``"intercept"`` (when fitted), then the prior's (``coef`` first)."""
         sites = {}
         if self.fit_intercept:
             sites["intercept"] = () if self.n_vectors == 1 else (self.n_vectors,)
-        sites["coef"] = (size,)
-        if self.horseshoe:
-            sites.update({"tau": (), "lambda": (size,), "z": (size,)})
-        return sites
+        return {**sites, **self.scale_block.sites()}
 
     def report(self, state: PolyaGammaState) -> dict[str, torch.Tensor]:
         out = {}
@@ -356,8 +329,4 @@ class PolyaGammaKernel:
             intercept = state.theta[..., -1]
             out["intercept"] = intercept[:, 0] if self.n_vectors == 1 else intercept
         coef = self._coef(state.theta)
-        out["coef"] = coef
-        if self.horseshoe:
-            tau, lam = state.tau2.sqrt(), state.lam2.sqrt()
-            out.update({"tau": tau, "lambda": lam, "z": coef / (tau[:, None] * lam)})
-        return out
+        return {**out, **self.scale_block.report(coef, state.scales)}
