@@ -258,6 +258,7 @@ def test_summary_names_features_and_classes():
     assert clf.feature_names_in_.tolist() == list(X.columns)
 
 
+@pytest.mark.slow
 def test_iris_cross_validated_accuracy():
     X, y = load_iris(return_X_y=True)
     clf = make_pipeline(StandardScaler(), BayesianLogisticRegression(random_state=0))
