@@ -592,3 +592,27 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
         cells = [cell if isinstance(cell, str) else fmt(cell) for cell in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+class one_thread:
+    """Run the block with one torch thread, then restore the count."""
+
+    def __enter__(self):
+        import torch  # only the scripts that time torch need it
+
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.threads)
+
+
+def has_numpyro() -> bool:
+    """Whether NumPyro can be imported (its comparisons are skipped if not)."""
+    try:
+        import numpyro  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from _common import (
     call_recording_warnings,
     command_line,
@@ -44,6 +43,12 @@ from _common import (
     machine_info,
     markdown_table,
     source_fingerprint,
+)
+from _common import (
+    has_numpyro as _has_numpyro,
+)
+from _common import (
+    one_thread as _one_thread,
 )
 
 from skbayes import BayesianLogisticRegression
@@ -201,23 +206,6 @@ def _agreement(a: np.ndarray, b: np.ndarray, ess_a=None, ess_b=None) -> dict:
 def _ess_per_coef(by_chain: np.ndarray) -> np.ndarray:
     n_eff, _ = mcmc_diagnostics({"x": np.array(by_chain, dtype=float)})
     return np.asarray(n_eff["x"], dtype=float)
-
-
-class _one_thread:
-    def __enter__(self):
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.threads)
-
-
-def _has_numpyro() -> bool:
-    try:
-        import numpyro  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # -- ess: Gibbs against NumPyro's NUTS on the horseshoe ------------------------------

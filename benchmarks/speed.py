@@ -44,6 +44,12 @@ from _common import (
     markdown_table,
     max_rhat,
 )
+from _common import (
+    has_numpyro as _has_numpyro,
+)
+from _common import (
+    one_thread as _one_thread,
+)
 
 from skbayes import BayesianLinearRegression, HorseshoeRegression
 from skbayes.datasets import make_sparse_regression
@@ -433,21 +439,6 @@ def section_bign(quick: bool) -> dict:
 
 
 # -- plumbing -------------------------------------------------------------------
-class _one_thread:
-    def __enter__(self):
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.threads)
-
-
-def _has_numpyro() -> bool:
-    try:
-        import numpyro  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _versions() -> dict:

@@ -224,15 +224,9 @@ def polya_gamma_mean(z: torch.Tensor) -> torch.Tensor:
         otherwise), computed in float64. A Taylor series is used for
         ``|z| < 0.5``, where the closed form is 0 / 0 at the origin.
     """
-    z64, out_dtype = _as_float64(z)
-    a = z64.abs()
-    small = a < _SERIES_BELOW
-    # Evaluate the closed form away from 0 only, so that no 0 / 0 appears
-    # even in the branch that torch.where discards (it would poison gradients).
-    safe = torch.where(small, torch.ones_like(a), a)
-    closed = torch.tanh(safe / 2) / (2 * safe)
-    value = torch.where(small, _horner(_MEAN_SERIES, a * a), closed)
-    return value.to(out_dtype)
+    return _series_or_closed_form(
+        z, _MEAN_SERIES, lambda a: torch.tanh(a / 2) / (2 * a)
+    )
 
 
 def polya_gamma_variance(z: torch.Tensor) -> torch.Tensor:
@@ -256,14 +250,23 @@ def polya_gamma_variance(z: torch.Tensor) -> torch.Tensor:
     not overflow for large ``|z|``. Its numerator cancels to ``z**3 / 6``
     near 0, so a Taylor series is used for ``|z| < 0.5``.
     """
+
+    def closed(a):
+        sech2 = torch.cosh(a / 2).reciprocal().square()
+        return (2 * torch.tanh(a / 2) - a * sech2) / (4 * a**3)
+
+    return _series_or_closed_form(z, _VARIANCE_SERIES, closed)
+
+
+def _series_or_closed_form(z, series: tuple, closed) -> torch.Tensor:
+    """``closed(|z|)``, or the series in ``z**2`` where ``|z| < 0.5``, in float64."""
     z64, out_dtype = _as_float64(z)
     a = z64.abs()
     small = a < _SERIES_BELOW
+    # Evaluate the closed form away from 0 only, so that no 0 / 0 appears
+    # even in the branch that torch.where discards (it would poison gradients).
     safe = torch.where(small, torch.ones_like(a), a)
-    half = safe / 2
-    sech2 = torch.cosh(half).reciprocal().square()
-    closed = (2 * torch.tanh(half) - safe * sech2) / (4 * safe**3)
-    value = torch.where(small, _horner(_VARIANCE_SERIES, a * a), closed)
+    value = torch.where(small, _horner(series, a * a), closed(safe))
     return value.to(out_dtype)
 
 
