@@ -372,14 +372,18 @@ class LogisticRegressionModel(BayesianModule):
         scale = self.n_samples / max(len(y), 1)
         return scale * (log_p * weight).sum(-1)
 
+    def _coef_vector(self, values) -> torch.Tensor:
+        """All coefficients as one vector (..., K' d), as the prior draws them."""
+        return self.prior.transform(values, self._noise_scale(), self.n_observations)[
+            "coef"
+        ]
+
     def log_likelihood(self, values, X, y, weight):
-        derived = self.derived(values)
-        coef = derived["coef"].flatten(-2) if self.n_vectors > 1 else derived["coef"]
+        coef = self._coef_vector(values)
         return self._log_likelihood_of(coef, values.get("intercept"), X, y, weight)
 
     def observe(self, values, X, y, weight):
-        derived = self.derived(values)
-        coef = derived["coef"].flatten(-2) if self.n_vectors > 1 else derived["coef"]
+        coef = self._coef_vector(values)
         logits = self._logits(coef, values.get("intercept"), X)
         rows = torch.arange(len(y), device=y.device)
         with pyro.plate("data", self.n_samples, subsample=rows):

@@ -244,12 +244,18 @@ class PolyaGammaKernel:
         scales = self.scale_block.init(num_chains, generator, X, init_jitter)
         return PolyaGammaState(theta, scales)
 
-    def _prior_sd(self, state: PolyaGammaState, k: int) -> torch.Tensor:
-        """Prior sds of vector ``k``'s coefficients and intercept, (chains, p)."""
-        d, chains = self.num_features, self.num_chains
-        sd = self.scale_block.sd(state.scales)[:, k * d : (k + 1) * d]
+    def _prior_sds(self, state: PolyaGammaState) -> torch.Tensor:
+        """Prior sds of every vector's coefficients and intercept, (chains, K', p).
+
+        The scales stay fixed through a sweep's coefficient updates, so this
+        is formed once per sweep.
+        """
+        sd = self.scale_block.sd(state.scales).reshape(
+            self.num_chains, self.n_vectors, -1
+        )
         if self.fit_intercept:
-            sd = torch.cat([sd, sd.new_full((chains, 1), self.intercept_scale)], 1)
+            intercept = sd.new_full((*sd.shape[:2], 1), self.intercept_scale)
+            sd = torch.cat([sd, intercept], -1)
         return sd
 
     def _polya_gamma(self, psi: torch.Tensor) -> torch.Tensor:
@@ -263,6 +269,7 @@ class PolyaGammaKernel:
         theta = state.theta.clone()
         Z = self.design
         unit = Z.new_ones(self.num_chains)
+        sds = self._prior_sds(state)
         for k in range(self.n_vectors):
             eta = theta[:, k] @ Z.T  # (chains, n)
             offset = 0.0
@@ -272,7 +279,7 @@ class PolyaGammaKernel:
                 offset = others.logsumexp(1)
             omega = self._polya_gamma(eta - offset)
             linear = self.kappa[:, k] + omega * offset  # (chains, n)
-            sd = self._prior_sd(state, k)
+            sd = sds[:, k]
             if self.sampler == "rue":
                 gram = (Z.T * omega[:, None, :]) @ Z
                 z = sample_rue(gram, linear @ Z, sd, unit, self.generator)
@@ -283,15 +290,13 @@ class PolyaGammaKernel:
                 )
             theta[:, k] = sd * z
         if self.n_vectors > 1:
-            theta = self._shift_classes(theta, state)
+            theta = self._shift_classes(theta, sds)
         scales = self.scale_block.update(
             self._coef(theta), state.scales, self.generator
         )
         return PolyaGammaState(theta, scales)
 
-    def _shift_classes(
-        self, theta: torch.Tensor, state: PolyaGammaState
-    ) -> torch.Tensor:
+    def _shift_classes(self, theta: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
         """Move every class's vector by one common shift ``delta``, drawn exactly.
 
         The softmax likelihood does not change when the same vector is added
@@ -303,7 +308,6 @@ class PolyaGammaKernel:
         ``s_kj`` given the scales, ``delta_j`` is Gaussian with precision
         ``sum_k s_kj**-2`` and mean ``-sum_k theta_kj s_kj**-2`` over it.
         """
-        sd = torch.stack([self._prior_sd(state, k) for k in range(self.n_vectors)], 1)
         precision = sd.pow(-2)  # (chains, K, p)
         total = precision.sum(1)
         mean = -(theta * precision).sum(1) / total
