@@ -27,6 +27,7 @@ __all__ = [
     "Interval",
     "StrOptions",
     "attach_model",
+    "autonormal_loc_scale",
     "check_support",
     "detached_guide_state",
     "fit_context",
@@ -106,6 +107,16 @@ def unpack_latent(guide, latent: torch.Tensor):
 def unconstrained_shapes(guide) -> dict:
     """Each latent site's shape in an ``AutoContinuous`` guide's packed vector."""
     return guide._unconstrained_shapes
+
+
+def autonormal_loc_scale(guide, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """An ``AutoNormal`` guide's unconstrained mean and sd of one site.
+
+    Drawing all of a fitted guide's draws at once from these, instead of
+    tracing the guide once per draw, makes the SVI reliability diagnostic
+    a thousand times cheaper for this guide.
+    """
+    return guide._get_loc_and_scale(name)
 
 
 def guide_param_constraints(guide) -> dict:

@@ -224,7 +224,7 @@ def plot_loss_curve(
     >>> from skbayes import BetaBernoulliEstimator
     >>> from skbayes.plotting import plot_loss_curve
     >>> x = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
-    >>> svi = BetaBernoulliEstimator(random_state=0).fit(x)
+    >>> svi = BetaBernoulliEstimator(inference="svi", random_state=0).fit(x)
     >>> ax = plot_loss_curve(svi)
     >>> ax.get_ylabel()
     'loss (negative ELBO)'

@@ -22,8 +22,9 @@ from .._compat import (
 )
 from .._runtime import cpu_copy, isolated_run, make_seed, resolve_device
 from ..inference import ENGINES, DivergenceError, RunSettings, engine_names
+from ..inference.auto import AUTO, choose_engine
 from ..inference.base import warn_convergence
-from ..inference.guides import PicklableGuide, stored_guide
+from ..inference.guides import PicklableGuide, check_guide_spec, stored_guide
 from ..inference.svi import draw_from_guide
 from ..posterior import FittedPosterior, PosteriorSummary, mcmc_diagnostics, summarize
 
@@ -78,14 +79,19 @@ class BayesianEstimator(BaseEstimator):
             # checked at fit time (``_validate_params``).
             cls._parameter_constraints = {
                 **cls._parameter_constraints,
-                "inference": [StrOptions(engine_names(cls._model_class))],
+                "inference": [StrOptions(cls._inference_options())],
             }
+
+    @classmethod
+    def _inference_options(cls) -> set[str]:
+        """``"auto"`` and the registered engines that support the model."""
+        return engine_names(cls._model_class) | {AUTO}
 
     def _validate_params(self):
         # The registry may have grown since the class was defined.
         constraints = {
             **self._parameter_constraints,
-            "inference": [StrOptions(engine_names(self._model_class))],
+            "inference": [StrOptions(self._inference_options())],
         }
         validate_parameter_constraints(
             constraints,
@@ -99,11 +105,21 @@ class BayesianEstimator(BaseEstimator):
         return torch.float32 if array.dtype == np.float32 else torch.float64
 
     def _run_inference(self, model, data, *, default_guide=None):
-        """Run the chosen engine on ``model`` and ``data``; store the result."""
-        engine = ENGINES[self.inference]()
+        """Run the chosen engine on ``model`` and ``data``; store the result.
+
+        ``inference="auto"`` is resolved here, once (``choose_engine``), and
+        the engine run is recorded in ``inference_``.
+        """
         device = resolve_device(self.device)
         seed = make_seed(self.random_state)
         settings = RunSettings.from_estimator(self, seed, default_guide=default_guide)
+        if settings.guide is not None:
+            # A bad guide= is a bad parameter whichever engine runs.
+            check_guide_spec(settings.guide)
+        engine_name = self.inference
+        if engine_name == AUTO:
+            engine_name = choose_engine(model, data, settings)
+        engine = ENGINES[engine_name]()
         engine.check(model, data, settings)
         for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
             self.__dict__.pop(name, None)
@@ -115,6 +131,7 @@ class BayesianEstimator(BaseEstimator):
                 draws = self._posterior_draws(result.model, result.flat_samples())
         self._check_finite_draws(draws)
         self.device_, self.random_seed_ = device, seed
+        self.inference_ = engine_name
         self._store(result, draws, state)
         return result
 
@@ -127,6 +144,8 @@ class BayesianEstimator(BaseEstimator):
         if result.kind == "mcmc":
             diagnostics = self._mcmc_diagnostics(result, draws)
             self.diagnostics_ = diagnostics
+        if result.diagnostics is not None:
+            self.diagnostics_ = result.diagnostics
         if result.loss_curve is not None:
             self.loss_curve_, self.n_iter_ = result.loss_curve, result.n_iter
         self.module_ = result.model.cpu()
@@ -139,7 +158,7 @@ class BayesianEstimator(BaseEstimator):
             num_chains=result.num_chains,
             samples=draws,
             diagnostics=diagnostics,
-            exact=result.posterior,
+            exact=None if result.posterior is None else cpu_copy(result.posterior),
         )
         self.posterior_samples_ = draws
 
@@ -190,16 +209,24 @@ class BayesianEstimator(BaseEstimator):
             total = len(next(iter(posterior.samples.values())))
             index = rng.choice(total, num_samples, replace=num_samples > total)
             return {name: value[index] for name, value in posterior.samples.items()}
-        if posterior.kind == "exact":
-            return posterior.exact.sample(num_samples, rng)
         model = self.module_
         with isolated_run(
-            seed=seed, device=torch.device("cpu"), param_state=self._param_state
+            seed=seed,
+            device=torch.device("cpu"),
+            param_state=getattr(self, "_param_state", None),
         ):
-            latent = draw_from_guide(
-                self.guide_, model.prior_sites(), num_samples, model.placeholder_data()
-            )
+            if posterior.kind == "exact":
+                latent = posterior.exact.sample(num_samples, rng)
+                latent = {name: torch.as_tensor(v) for name, v in latent.items()}
+            else:
+                latent = draw_from_guide(
+                    self.guide_,
+                    model.prior_sites(),
+                    num_samples,
+                    model.placeholder_data(),
+                )
             with torch.no_grad():
+                # Derived values (the linear model's intercept) are drawn here.
                 return self._posterior_draws(model, latent)
 
     def summary(self) -> PosteriorSummary:

@@ -26,8 +26,9 @@ class BetaBernoulliEstimator(BayesianEstimator):
     ----------
     prior : {"uniform", "jeffreys"} or skbayes.priors.Beta, default="uniform"
         ``"uniform"`` is Beta(1, 1) and ``"jeffreys"`` is Beta(1/2, 1/2).
-    inference : {"svi", "nuts", "exact"}, default="svi"
-        ``"exact"`` uses the conjugate closed form.
+    inference : {"auto", "exact", "svi", "nuts"}, default="auto"
+        ``"exact"`` uses the conjugate closed form, and ``"auto"`` picks it
+        (``skbayes.inference.auto``); SVI and NUTS are there to compare.
     guide : str, autoguide class, callable or None, default=None
         The SVI guide. None uses the tutorial's Beta guide; any name accepted
         by the regression estimators works too (``"diagonal"``, ``"mvn"``...).
@@ -74,8 +75,11 @@ class BetaBernoulliEstimator(BayesianEstimator):
         Negative ELBO at each SVI step.
     n_iter_ : int
         SVI steps taken.
+    inference_ : str
+        The engine the fit ran (what ``"auto"`` chose).
     diagnostics_ : dict
-        NUTS only: ``n_eff``, ``r_hat`` and ``divergences``.
+        NUTS: ``n_eff``, ``r_hat`` and ``divergences``; SVI: ``pareto_k``,
+        the Pareto k-hat of the guide's importance ratios (over 0.7 warns).
     n_features_in_ : int
         Number of columns k.
 
@@ -101,7 +105,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         self,
         prior: str | Beta = "uniform",
         *,
-        inference: str = "svi",
+        inference: str = "auto",
         guide=None,
         num_steps: int = 5000,
         learning_rate: float = 0.05,

@@ -25,12 +25,18 @@ from ._base import BayesianEstimator
 PREDICT_BLOCK = 4096
 
 _COMMON_DOC = """
-    inference : {{"svi", "nuts", "gibbs"}}, default="svi"
-        Variational inference, the No-U-Turn sampler, or a Gibbs sampler
-        (``"normal"`` and ``"horseshoe"`` priors only; exact conditional
-        draws, usually the fastest way to the exact posterior here). Any
-        engine registered with ``skbayes.inference.register_engine`` that
-        supports ``LinearRegressionModel`` is accepted by its name too.
+    inference : {{"auto", "exact", "gibbs", "nuts", "svi"}}, default="auto"
+        ``"exact"``: independent draws from the closed-form posterior
+        (``"normal"`` prior only). ``"gibbs"``: exact conditional draws
+        (``"normal"`` and ``"horseshoe"`` priors), run until every quantity
+        has 400 effective draws or ``4 * num_samples`` draws per chain.
+        ``"nuts"``: the No-U-Turn sampler. ``"svi"``: variational inference,
+        with a reliability diagnostic. ``"auto"`` takes the first of these
+        that applies, NUTS only on at most 5,000 data entries (and never for
+        the regularised horseshoe), and SVI whenever ``batch_size`` is set
+        (``skbayes.inference.auto``). Any engine registered with
+        ``skbayes.inference.register_engine`` that supports
+        ``LinearRegressionModel`` is accepted by its name too.
     guide : str, autoguide class or callable, default={guide!r}
         The SVI guide: ``"normal"``, ``"diagonal"``, ``"mvn"``, ``"lowrank"``
         (rank 1), ``"delta"`` (MAP) or ``"laplace"``; an autoguide class; or a
@@ -97,9 +103,13 @@ _COMMON_DOC = """
         Negative ELBO at each SVI step.
     n_iter_ : int
         SVI steps taken.
+    inference_ : str
+        The engine the fit ran (what ``"auto"`` chose).
     diagnostics_ : dict
         NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site, and total
-        ``divergences`` (None for Gibbs).
+        ``divergences`` (None for Gibbs). SVI: ``pareto_k``, the Pareto k-hat
+        of the guide's importance ratios p/q (Yao et al. 2018); over 0.7 the
+        fit warns that the guide misses posterior mass.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -342,7 +352,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         self,
         prior: str | CoefPrior = "normal",
         *,
-        inference: str = "svi",
+        inference: str = "auto",
         guide="mvn",
         noise: str = "inverse_gamma",
         noise_prior: tuple[float, float] = (0.1, 0.1),
@@ -372,9 +382,12 @@ class HorseshoeRegression(_BayesianLinearBase):
 
     The tutorial's model: ``tau ~ HalfCauchy(global_scale)``,
     ``lambda_j ~ HalfCauchy(1)``, ``coef_j ~ Normal(0, tau**2 lambda_j**2)``,
-    with the noise scale fitted as a point estimate and a rank-1 low-rank
-    Gaussian guide. With ``regularized=True`` it uses Piironen and Vehtari's
-    regularised horseshoe instead.
+    sampled exactly by Gibbs by default. The noise variance has an
+    inverse-gamma prior by default: the tutorial's point estimate of the
+    noise scale (``noise="point"``) can sit far from the full posterior's
+    (docs/benchmarks.md, "The auto engine"). SVI uses a
+    rank-1 low-rank Gaussian guide. With ``regularized=True`` it uses Piironen
+    and Vehtari's regularised horseshoe instead.
 
     Parameters
     ----------
@@ -392,7 +405,7 @@ class HorseshoeRegression(_BayesianLinearBase):
 """
         + _COMMON_DOC.format(
             guide="lowrank",
-            noise="point",
+            noise="inverse_gamma",
             learning_rate=0.05,
             num_particles=4,
             n_iter_no_change=3,
@@ -431,9 +444,9 @@ class HorseshoeRegression(_BayesianLinearBase):
         expected_nonzero: float | None = None,
         slab_scale: float = 2.0,
         slab_df: float = 4.0,
-        inference: str = "svi",
+        inference: str = "auto",
         guide="lowrank",
-        noise: str = "point",
+        noise: str = "inverse_gamma",
         noise_prior: tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
         num_steps: int = 10000,

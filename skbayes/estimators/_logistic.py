@@ -48,10 +48,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         ``autoscale`` its scale is per standard deviation of each column.
         The regularised horseshoe's ``expected_nonzero`` uses the pseudo noise
         scale 2 of Piironen and Vehtari (2017).
-    inference : {"svi", "nuts", "gibbs"}, default="svi"
-        Variational inference; the No-U-Turn sampler; or exact Polya-Gamma
-        Gibbs sampling (Polson, Scott and Windle 2013; normal, horseshoe and
-        regularised horseshoe priors), usually the fastest way to the exact posterior.
+    inference : {"auto", "gibbs", "nuts", "svi"}, default="auto"
+        Exact Polya-Gamma Gibbs sampling (Polson, Scott and Windle 2013;
+        normal, horseshoe and regularised horseshoe priors, whole-number
+        weights), usually the fastest way to the exact posterior; the
+        No-U-Turn sampler; or variational inference. ``"auto"`` takes Gibbs
+        where it applies and the data have at most 500,000 entries, NUTS for
+        other priors on at most 5,000, and SVI otherwise
+        (``skbayes.inference.auto``).
     guide : str, autoguide class or callable, default="mvn"
         The SVI guide, as for ``BayesianLinearRegression``; the default
         full-rank Gaussian starts at the Laplace approximation of a normal
@@ -108,8 +112,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         The engine, how the posterior is held, chains and diagnostics.
     module_ : LogisticRegressionModel
         The Pyro model.
+    inference_ : str
+        The engine the fit ran (what ``"auto"`` chose).
     diagnostics_ : dict
-        NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site.
+        NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site; SVI: ``pareto_k``,
+        the Pareto k-hat of the guide's importance ratios (over 0.7 warns).
     loss_curve_ : ndarray
         Negative ELBO at each SVI step.
     n_features_in_ : int
@@ -124,12 +131,12 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 2))
     >>> y = np.where(X @ [1.5, -1.0] + rng.logistic(size=200) > 0, "yes", "no")
-    >>> clf = BayesianLogisticRegression(inference="gibbs", random_state=0).fit(X, y)
-    >>> clf.classes_.tolist(), clf.coef_.round(1)
-    (['no', 'yes'], array([[ 1.4, -1.1]]))
-    >>> clf.predict_proba(X[:2]).round(2)
-    array([[0.36, 0.64],
-           [0.26, 0.74]])
+    >>> clf = BayesianLogisticRegression(random_state=0).fit(X, y)
+    >>> clf.inference_, clf.classes_.tolist(), clf.coef_.round(1)
+    ('gibbs', ['no', 'yes'], array([[ 1.4, -1.1]]))
+    >>> clf.predict_proba(X[:2]).round(1)
+    array([[0.4, 0.6],
+           [0.3, 0.7]])
     """
 
     _model_class = LogisticRegressionModel
@@ -146,7 +153,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         self,
         prior: str | CoefPrior = "normal",
         *,
-        inference: str = "svi",
+        inference: str = "auto",
         guide="mvn",
         fit_intercept: bool = True,
         intercept_scale: float = 10.0,

@@ -110,6 +110,10 @@ class InferenceResult:
         Optimisation steps taken.
     posterior : object or None
         A closed-form posterior with ``sample(num_samples, rng)``.
+    diagnostics : dict or None
+        Engine-specific reliability figures the estimator reports in
+        ``diagnostics_`` (SVI: ``pareto_k``); samplers' are computed from
+        their chains by the estimator.
     """
 
     kind: str
@@ -121,6 +125,7 @@ class InferenceResult:
     loss_curve: np.ndarray | None = None
     n_iter: int | None = None
     posterior: object = None
+    diagnostics: dict | None = None
 
     @property
     def num_chains(self) -> int:
@@ -138,7 +143,8 @@ class InferenceEngine:
     ``kind`` (see ``InferenceResult``) and ``centered`` (the parameterisation
     they prefer), and implement ``run``. ``supports`` says which models an
     estimator may offer the engine for; ``check`` rejects, with a
-    ``ValueError``, a particular model or data it cannot run.
+    ``ValueError``, a particular model or data it cannot run, and
+    ``affordable`` says whether ``inference="auto"`` should pick it.
 
     ``docs/extending.md`` writes a random-walk Metropolis engine this way, and
     ``tests/estimators/test_extending.py`` registers it and fits with it.
@@ -165,6 +171,14 @@ class InferenceEngine:
                 f"batch_size={data.batch_size} needs inference='svi'; "
                 f"{self.name!r} uses the full data at every step."
             )
+
+    def affordable(self, model, data) -> bool:
+        """Whether ``inference="auto"`` should pick the engine for this size.
+
+        ``check`` says whether the engine can run at all; this says whether
+        it would take too long to be a default (see ``skbayes.inference.auto``).
+        """
+        return True
 
     def run(self, model, data, settings: RunSettings) -> InferenceResult:
         raise NotImplementedError

@@ -286,6 +286,29 @@ def start_gaussian_guide(guide, data: tuple, covariance: dict) -> bool:
     return True
 
 
+def loc_step_scales(guide, data: tuple) -> dict:
+    """Step multipliers for a Gaussian guide's mean: its current sd, at most 1.
+
+    Adam moves every coordinate by about the learning rate per step. Started
+    at a known posterior (``start_gaussian_guide``), a coordinate whose sd is
+    0.001 would be thrown about 50 sds away by the first step at 0.05; scaled
+    by its sd, a step is a fraction of the posterior's width instead. Scales
+    are capped at 1, so well-scaled coordinates move as before.
+
+    Returns
+    -------
+    dict of int to Tensor
+        ``{id(loc leaf): scales}`` for ``run_svi``'s ``step_scales``; empty
+        for guides without a ``loc`` leaf.
+    """
+    leaves = guide_leaves(guide, data)
+    if leaves is None or "loc" not in leaves:
+        return {}
+    with torch.no_grad():
+        sd = guide.get_posterior().variance.sqrt()
+    return {id(leaves["loc"][0]): sd.clamp(max=1.0).detach()}
+
+
 class PicklableGuide:
     """Pickles an AutoGuide without touching the live object.
 

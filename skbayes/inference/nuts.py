@@ -196,6 +196,10 @@ def _to_latent(reparam, draws: dict, chunk: int = 100) -> dict:
     return {name: torch.cat([piece[name] for piece in pieces]) for name in pieces[0]}
 
 
+#: Largest ``rows x features`` at which ``inference="auto"`` picks NUTS.
+NUTS_AUTO_MAX_SIZE = 5_000
+
+
 @register_engine
 class NUTSEngine(InferenceEngine):
     """The No-U-Turn sampler on the model's direct log density.
@@ -207,6 +211,12 @@ class NUTSEngine(InferenceEngine):
     """
 
     name, display_name, kind = "nuts", "NUTS", "mcmc"
+
+    def affordable(self, model, data) -> bool:
+        # Its cost grows with the data and with the posterior's geometry
+        # (tree depth), which the size alone does not show; small problems
+        # only (docs/benchmarks.md, "The auto engine").
+        return model.nuts_by_default and data.problem_size <= NUTS_AUTO_MAX_SIZE
 
     def run(self, model, data, settings: RunSettings) -> InferenceResult:
         loss_curve = n_iter = None

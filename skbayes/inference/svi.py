@@ -33,7 +33,13 @@ from .._compat import foreach
 from ._gaussian import gaussian_sampler, rsample_gaussian
 from ._latent import constrain, split_latent
 from .base import InferenceEngine, InferenceResult, RunSettings, register_engine
-from .guides import build_guide, check_guide_spec, start_gaussian_guide
+from .guides import (
+    build_guide,
+    check_guide_spec,
+    loc_step_scales,
+    start_gaussian_guide,
+)
+from .svi_diagnostics import PARETO_K_LIMIT, svi_diagnostics, unreliable
 
 WINDOW = 50
 LR_DECAY = 4.0
@@ -209,6 +215,7 @@ def run_svi(
     n_iter_no_change: int = 5,
     num_particles: int = 1,
     batch_sampler: Callable[[], tuple] | None = None,
+    step_scales: dict | None = None,
     verbose: bool = False,
 ) -> SVIResult:
     """Fit ``guide`` (and any parameters of ``model``) by maximising the ELBO.
@@ -238,6 +245,9 @@ def run_svi(
         Returns a fresh minibatch (a tuple like ``data``) at every step; the
         model must scale its likelihood to the full data. ``data`` is then
         only used to build the guide.
+    step_scales : dict of int to Tensor, optional
+        Per-element step multipliers of some parameters, keyed by ``id`` of
+        their unconstrained leaf (see ``Adam``).
     verbose : bool
         Show a progress bar with the running loss.
 
@@ -282,14 +292,28 @@ def run_svi(
     # non-finite loss instead, which the loop below handles.
     with pyro.validation_enabled(False):
         return _optimise(
-            loss_fn, params, learning_rate, max_steps, tol, n_iter_no_change, verbose
+            loss_fn,
+            params,
+            learning_rate,
+            max_steps,
+            tol,
+            n_iter_no_change,
+            verbose,
+            step_scales,
         )
 
 
 def _optimise(
-    loss_fn, params, learning_rate, max_steps, tol, n_iter_no_change, verbose
+    loss_fn,
+    params,
+    learning_rate,
+    max_steps,
+    tol,
+    n_iter_no_change,
+    verbose,
+    step_scales=None,
 ):
-    optimizer = Adam(params, learning_rate)
+    optimizer = Adam(params, learning_rate, step_scales=step_scales)
     losses = np.empty(max_steps)
     lr, best, stalled, decays, recoveries = learning_rate, math.inf, 0, 0, 0
     snapshot = [p.detach().clone() for p in params]
@@ -318,7 +342,7 @@ def _optimise(
             with torch.no_grad():
                 for p, saved in zip(params, snapshot, strict=True):
                     p.copy_(saved)
-            optimizer = Adam(params, lr)
+            optimizer = Adam(params, lr, step_scales=step_scales)
             continue
         loss.backward()
         optimizer.step()
@@ -368,6 +392,11 @@ class Adam:
         Decay rates of the first and second moment estimates.
     eps : float
         Added to the root of the second moment, for stability.
+    step_scales : dict of int to Tensor, optional
+        Per-element multipliers of the step, keyed by ``id`` of a tensor in
+        ``params``: Adam's step is about ``lr`` in every coordinate, so a
+        coordinate whose posterior sd is far below 1 needs its step scaled
+        down to it.
 
     Examples
     --------
@@ -384,9 +413,19 @@ class Adam:
     3.0
     """
 
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        step_scales: dict | None = None,
+    ):
         self.params = list(params)
         self.lr, self.betas, self.eps = lr, betas, eps
+        step_scales = step_scales or {}
+        self._scaled = [i for i, p in enumerate(self.params) if id(p) in step_scales]
+        self._scales = [step_scales[id(self.params[i])] for i in self._scaled]
         self.steps = 0
         self._mean = [torch.zeros_like(p) for p in self.params]
         self._square = [torch.zeros_like(p) for p in self.params]
@@ -410,6 +449,8 @@ class Adam:
         denom = foreach.sqrt(self._square)
         foreach.div_(denom, math.sqrt(bias2))
         foreach.add_(denom, self.eps)
+        if self._scaled:
+            foreach.div_([denom[i] for i in self._scaled], self._scales)
         foreach.addcdiv_(self.params, self._mean, denom, -self.lr / bias1)
 
 
@@ -437,6 +478,19 @@ def draw_from_guide(guide, sites: dict, num_samples: int, data: tuple) -> dict:
             for name in sites:
                 draws[name].append(trace.nodes[name]["value"])
         return {name: torch.stack(values) for name, values in draws.items()}
+
+
+def _ended_worse(losses: np.ndarray) -> bool:
+    """Whether the last window's mean loss is clearly above the first's.
+
+    "Clearly": by more than four standard errors of the difference of the
+    two window means, so Monte Carlo noise in the loss does not count.
+    """
+    if len(losses) < 2 * WINDOW:
+        return False
+    first, last = losses[:WINDOW], losses[-WINDOW:]
+    noise = math.sqrt((first.var() + last.var()) / WINDOW)
+    return bool(last.mean() - first.mean() > 4 * noise)
 
 
 @dataclass(frozen=True)
@@ -480,8 +534,11 @@ class SVIEngine(InferenceEngine):
             init_values=model.initial_values(start),
             default=settings.default_guide,
         )
-        if start.covariance:
-            start_gaussian_guide(guide, arguments, start.covariance)
+        step_scales = None
+        if start.covariance and start_gaussian_guide(
+            guide, arguments, start.covariance
+        ):
+            step_scales = loc_step_scales(guide, arguments)
         result = run_svi(
             model,
             guide,
@@ -492,6 +549,7 @@ class SVIEngine(InferenceEngine):
             n_iter_no_change=settings.n_iter_no_change,
             num_particles=settings.num_particles,
             batch_sampler=data.next_batch if data.batch_size is not None else None,
+            step_scales=step_scales,
             verbose=settings.verbose,
         )
         if hasattr(guide, "laplace_approximation"):
@@ -501,12 +559,30 @@ class SVIEngine(InferenceEngine):
                 f"SVI stopped at num_steps={settings.num_steps} before the loss "
                 "converged. Increase num_steps or learning_rate."
             )
+        if _ended_worse(result.loss_curve):
+            settings.warn(
+                "SVI ended at a worse ELBO than it started from "
+                f"({result.loss_curve[:WINDOW].mean():.6g} -> "
+                f"{result.loss_curve[-WINDOW:].mean():.6g}, mean loss over "
+                f"the first and last {WINDOW} steps). Lower learning_rate."
+            )
         return FittedGuide(model, guide, result, arguments)
 
     def run(self, model, data, settings: RunSettings) -> InferenceResult:
         fitted = self.fit(model, data, settings)
         sites = fitted.model.prior_sites()
         draws = draw_from_guide(fitted.guide, sites, settings.num_samples, fitted.data)
+        diagnostics = svi_diagnostics(fitted.model, fitted.guide, data.full_arguments())
+        if unreliable(diagnostics):
+            settings.warn(
+                "SVI's posterior may be far from the exact one: Pareto k-hat "
+                f"of the importance ratios p/q is {diagnostics['pareto_k']:.2f} "
+                f"(over {PARETO_K_LIMIT}, the guide misses posterior mass; Yao "
+                f"et al. 2018), and their effective sample size is "
+                f"{diagnostics['importance_ess']:.0f} of "
+                f"{diagnostics['pareto_k_draws']}. Use inference='auto' or an "
+                "exact engine ('gibbs', 'nuts'), or a richer guide."
+            )
         return InferenceResult(
             kind=self.kind,
             model=fitted.model,
@@ -515,4 +591,5 @@ class SVIEngine(InferenceEngine):
             guide=fitted.guide,
             loss_curve=fitted.run.loss_curve,
             n_iter=fitted.run.n_iter,
+            diagnostics=diagnostics,
         )

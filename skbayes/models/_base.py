@@ -50,6 +50,10 @@ class ModelData:
         """The data for the first step: all of it, or a first minibatch."""
         return self.arrays
 
+    def full_arguments(self) -> tuple:
+        """All of the data, as the log density takes it, minibatches or not."""
+        return self.arrays
+
     def next_batch(self) -> tuple:
         """A fresh minibatch (``batch_size`` rows drawn with replacement)."""
         raise NotImplementedError(f"{type(self).__name__} has no minibatches.")
@@ -180,6 +184,10 @@ class BayesianModule(PyroModule):
     #: which samplers cannot optimise themselves.
     has_point_parameters = False
 
+    #: Whether ``inference="auto"`` may pick NUTS for this model on a small
+    #: problem (see ``skbayes.inference.auto``).
+    nuts_by_default = True
+
     #: Name of the Gibbs kernel for this model (see
     #: ``skbayes.inference.gibbs.GIBBS_KERNELS``), or None.
     gibbs_kernel: str | None = None
@@ -209,8 +217,23 @@ class BayesianModule(PyroModule):
         """A change of variables NUTS should sample in (see ``run_nuts``), or None."""
         return None
 
+    @property
+    def has_exact_posterior(self) -> bool:
+        """Whether ``exact_posterior`` gives this model's posterior.
+
+        By default, whether the class overrides ``exact_posterior``; a model
+        whose closed form exists for some settings only (the linear model,
+        for the Normal prior) says so here.
+        """
+        return type(self).exact_posterior is not BayesianModule.exact_posterior
+
     def exact_posterior(self, data: ModelData):
-        """The posterior in closed form (with ``sample(num, rng)``), or None."""
+        """The posterior in closed form, or None.
+
+        The object has ``sample(num_samples, rng)``, returning latent draws
+        (a dict of arrays or tensors with a leading draw axis), and may have
+        ``point_estimates``, the point parameters it is conditional on.
+        """
         return None
 
     def placeholder_data(self) -> tuple:

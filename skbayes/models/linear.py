@@ -17,7 +17,7 @@ from torch.nn.functional import softplus
 from ..priors import CoefPrior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
 from ._base import BayesianModule, DesignData, Start
-from .conjugate import normal_prior_start
+from .conjugate import NormalLinearPosterior, normal_prior_start, thin_svd
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
 #: The priors (by ``gibbs_kernel``) the linear model's Gibbs kernels sample.
@@ -91,6 +91,9 @@ class LinearData(DesignData):
     def arguments(self) -> tuple:
         if self.batch_size is not None:
             return self.next_batch()
+        return self.full_arguments()
+
+    def full_arguments(self) -> tuple:
         X, y = self.arrays
         return X - self.x_mean, y - self.y_mean
 
@@ -276,9 +279,40 @@ class LinearRegressionModel(BayesianModule):
         return self.noise == "point"
 
     @property
+    def nuts_by_default(self) -> bool:
+        return self.prior.nuts_by_default
+
+    @property
     def gibbs_kernel(self) -> str | None:
         kernel = self.prior.gibbs_kernel
         return kernel if kernel in _LINEAR_GIBBS_KERNELS else None
+
+    @property
+    def has_exact_posterior(self) -> bool:
+        return self.prior.fixed_gaussian_scale is not None
+
+    def exact_posterior(self, data: LinearData) -> NormalLinearPosterior | None:
+        """Independent exact draws under a fixed-scale Gaussian prior.
+
+        The noise variance's marginal posterior is one-dimensional after one
+        thin SVD of the centred X (see ``NormalLinearPosterior``); computed
+        in float64 whatever the data's dtype, as ``start`` is.
+        """
+        scale = self.prior.fixed_gaussian_scale
+        if scale is None:
+            return None
+        X, y = (t.to(torch.float64) for t in data.arguments())
+        stats = tuple(t.to(torch.float64) for t in data.stats)
+        return NormalLinearPosterior.from_stats(
+            thin_svd(X, y, stats),
+            stats[2],
+            self.n_samples,
+            scale=scale,
+            noise=self.noise,
+            noise_prior=self.noise_prior,
+            fit_intercept=self.fit_intercept,
+            dtype=self.anchor.dtype,
+        )
 
     def replace(self, **changes) -> LinearRegressionModel:
         """A new model with some constructor arguments changed, on this device."""

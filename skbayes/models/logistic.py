@@ -226,6 +226,10 @@ class LogisticRegressionModel(BayesianModule):
         return self.prior.has_dependent_sites
 
     @property
+    def nuts_by_default(self) -> bool:
+        return self.prior.nuts_by_default
+
+    @property
     def gibbs_kernel(self) -> str | None:
         return "polya_gamma" if self.prior.gibbs_kernel in _POLYA_GAMMA_PRIORS else None
 

@@ -134,6 +134,11 @@ class CoefPrior(_Prior):
     #: (``skbayes.models.whitening.ScaleMixtureConditionalWhitening``).
     conditionally_gaussian: bool = False
 
+    #: Whether ``inference="auto"`` may pick NUTS for this prior on a small
+    #: problem. False where the posterior's geometry makes NUTS take minutes
+    #: whatever the size.
+    nuts_by_default: bool = True
+
     #: Name of a closed form of this prior's density that a model may fuse
     #: with its likelihood into one autograd node (see
     #: ``LinearRegressionModel.log_density``), or None.

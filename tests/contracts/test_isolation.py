@@ -15,19 +15,36 @@ from skbayes import (
 from skbayes._runtime import resolve_device
 
 ESTIMATORS = [
-    ("bb-svi", lambda: BetaBernoulliEstimator(random_state=0, num_steps=300)),
+    (
+        "bb-svi",
+        lambda: BetaBernoulliEstimator(inference="svi", random_state=0, num_steps=300),
+    ),
+    ("bb-auto", lambda: BetaBernoulliEstimator(random_state=0)),
     (
         "bb-nuts",
         lambda: BetaBernoulliEstimator(
             inference="nuts", num_samples=100, num_warmup=50, random_state=0
         ),
     ),
-    ("blr-svi", lambda: BayesianLinearRegression(random_state=0, num_steps=500)),
+    (
+        "blr-svi",
+        lambda: BayesianLinearRegression(
+            inference="svi", random_state=0, num_steps=500
+        ),
+    ),
+    ("blr-auto", lambda: BayesianLinearRegression(random_state=0)),
     (
         "blr-normal-guide",
-        lambda: BayesianLinearRegression(guide="normal", random_state=0, num_steps=300),
+        lambda: BayesianLinearRegression(
+            inference="svi", guide="normal", random_state=0, num_steps=300
+        ),
     ),
-    ("logit-svi", lambda: BayesianLogisticRegression(random_state=0, num_steps=300)),
+    (
+        "logit-svi",
+        lambda: BayesianLogisticRegression(
+            inference="svi", random_state=0, num_steps=300
+        ),
+    ),
     (
         "logit-gibbs",
         lambda: BayesianLogisticRegression(
@@ -90,13 +107,23 @@ def test_bit_identical_with_random_state(name, make, coin_flips, regression_data
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_interleaved_estimators_do_not_interfere(coin_flips, regression_data):
     X, y = regression_data
-    alone_bb = BetaBernoulliEstimator(random_state=1, num_steps=300).fit(coin_flips)
-    alone_lr = BayesianLinearRegression(random_state=2, num_steps=500).fit(X, y)
+    alone_bb = BetaBernoulliEstimator(
+        inference="svi", random_state=1, num_steps=300
+    ).fit(coin_flips)
+    alone_lr = BayesianLinearRegression(
+        inference="svi", random_state=2, num_steps=500
+    ).fit(X, y)
 
-    bb = BetaBernoulliEstimator(random_state=1, num_steps=300).fit(coin_flips)
-    lr = BayesianLinearRegression(random_state=2, num_steps=500).fit(X, y)
+    bb = BetaBernoulliEstimator(inference="svi", random_state=1, num_steps=300).fit(
+        coin_flips
+    )
+    lr = BayesianLinearRegression(inference="svi", random_state=2, num_steps=500).fit(
+        X, y
+    )
     # Refit one, draw from the other, predict with both, in a mixed order.
-    bb2 = BetaBernoulliEstimator(random_state=5, num_steps=300).fit(coin_flips[::-1])
+    bb2 = BetaBernoulliEstimator(inference="svi", random_state=5, num_steps=300).fit(
+        coin_flips[::-1]
+    )
     np.testing.assert_array_equal(
         bb.sample_posterior(20, random_state=0)["p"],
         alone_bb.sample_posterior(20, random_state=0)["p"],

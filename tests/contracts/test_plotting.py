@@ -54,7 +54,9 @@ def coin_exact():
 
 @pytest.fixture(scope="module")
 def coin_svi():
-    return BetaBernoulliEstimator(guide="diagonal", random_state=0).fit(COIN)
+    return BetaBernoulliEstimator(
+        inference="svi", guide="diagonal", random_state=0
+    ).fit(COIN)
 
 
 @pytest.fixture(scope="module")

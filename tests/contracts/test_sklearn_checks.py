@@ -54,9 +54,11 @@ def _expected_failures(estimator):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(
     [
+        # The default engines ("auto": exact, exact, Gibbs) and SVI.
         BetaBernoulliEstimator(random_state=0, num_steps=300),
         BayesianLinearRegression(random_state=0),
-        HorseshoeRegression(random_state=0),
+        BayesianLinearRegression(inference="svi", random_state=0),
+        HorseshoeRegression(inference="svi", random_state=0),
         # Short chains: these check the interface; accuracy is tested elsewhere.
         BayesianLinearRegression(
             inference="gibbs", num_samples=200, num_warmup=100, random_state=0
@@ -66,7 +68,7 @@ def _expected_failures(estimator):
         ),
         # SVI starts at the Laplace approximation: 500 steps reach the checks'
         # accuracy bars.
-        BayesianLogisticRegression(num_steps=500, random_state=0),
+        BayesianLogisticRegression(inference="svi", num_steps=500, random_state=0),
         BayesianLogisticRegression(
             inference="gibbs", num_samples=200, num_warmup=100, random_state=0
         ),

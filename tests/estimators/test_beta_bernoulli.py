@@ -27,7 +27,7 @@ def test_exact_matches_conjugate_posterior(coin_flips, exact_posterior):
 
 
 def test_svi_beta_guide(coin_flips, exact_posterior):
-    est = BetaBernoulliEstimator(random_state=0).fit(coin_flips)
+    est = BetaBernoulliEstimator(inference="svi", random_state=0).fit(coin_flips)
     draws = est.sample_posterior(20_000, random_state=1)["p"]
     mean, sd = beta_moments(*exact_posterior)
     assert abs(draws.mean() - mean) < 0.01

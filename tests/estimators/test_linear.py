@@ -52,7 +52,8 @@ def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
     sd = first.posterior_samples_["coef"].std(0)
     assert np.all(np.abs(first.coef_ - [1.5, -1.0, 0.0]) < 3 * sd)
     # Empirical Bayes: sigma is the marginal-likelihood estimate, held fixed.
-    point = HorseshoeRegression(inference="gibbs", random_state=0).fit(*small_problem)
+    point = HorseshoeRegression(inference="gibbs", noise="point", random_state=0)
+    point.fit(*small_problem)
     assert np.ptp(point.posterior_samples_["noise_scale"]) == 0
     assert point.noise_scale_ == pytest.approx(0.8, rel=0.35)
 
@@ -129,7 +130,9 @@ def test_every_prior_fits_and_reports_its_sites(small_problem):
     ]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est = BayesianLinearRegression(prior=prior, random_state=0).fit(X, y)
+            est = BayesianLinearRegression(
+                prior=prior, inference="svi", random_state=0
+            ).fit(X, y)
         draws = est.sample_posterior(30, random_state=0)
         assert draws["coef"].shape == (30, 3)
         assert draws["intercept"].shape == (30,)
@@ -151,7 +154,8 @@ def _sparse(seed=0, n=60, d=15):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_pipeline_cross_val_score():
     X, y, _ = _sparse()
-    pipe = make_pipeline(StandardScaler(), HorseshoeRegression(random_state=0))
+    horseshoe = HorseshoeRegression(num_samples=250, num_warmup=250, random_state=0)
+    pipe = make_pipeline(StandardScaler(), horseshoe)
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.shape == (3,) and np.all(scores > 0.8)
 
@@ -249,7 +253,7 @@ def test_wrong_width_at_predict():
         {"noise_prior": (0.1, -1.0)},
         {"learning_rate": 0.0},
         {"num_samples": 0},
-        {"inference": "exact"},
+        {"inference": "exact", "prior": "laplace"},
         {"device": "gpu"},
     ],
 )
@@ -316,9 +320,12 @@ def test_horseshoe_beats_gaussian_and_lasso_on_the_tutorial_problem():
     from skbayes.datasets import make_sparse_regression
 
     X, y, coef = make_sparse_regression(100, 100, random_state=0)
-    horseshoe = HorseshoeRegression(random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # The tutorial's recipe: SVI with a point noise scale (its k-hat
+        # warns; the exact posterior is checked against NUTS elsewhere).
+        horseshoe = HorseshoeRegression(inference="svi", noise="point", random_state=0)
+        horseshoe.fit(X, y)
         gaussian = BayesianLinearRegression(random_state=0).fit(X, y)
         lasso = LassoCV().fit(X, y)
 

@@ -285,7 +285,7 @@ def test_fractional_weights_need_a_sampler_that_takes_them():
     weight = np.full(40, 0.5)
     with pytest.raises(ValueError, match="whole-number sample_weight"):
         BayesianLogisticRegression(inference="gibbs").fit(X, y, sample_weight=weight)
-    clf = BayesianLogisticRegression(random_state=0, num_steps=300)
+    clf = BayesianLogisticRegression(inference="svi", random_state=0, num_steps=300)
     assert np.isfinite(clf.fit(X, y, sample_weight=weight).coef_).all()
 
 

@@ -616,3 +616,41 @@ def test_cuda_matches_cpu_in_distribution():
     sd = cpu.reshape(-1, 120).std(0)
     diff = (gpu.cpu().reshape(-1, 120).mean(0) - cpu.reshape(-1, 120).mean(0)).abs()
     assert bool((diff < 0.2 * sd + 1e-3).all())
+
+
+class _AR1Kernel:
+    """AR(1): x <- rho x + sqrt(1 - rho**2) e, (1 - rho) / (1 + rho) ESS per sweep."""
+
+    def __init__(self, rho):
+        self.rho, self.generator = rho, torch.Generator().manual_seed(0)
+
+    def sample(self, state, step, *, warmup):
+        noise = torch.randn(state.shape, generator=self.generator, dtype=state.dtype)
+        return self.rho * state + (1 - self.rho**2) ** 0.5 * noise
+
+    def report(self, state):
+        return {"x": state}
+
+
+@pytest.mark.parametrize(
+    ("rho", "num_samples", "expected"),
+    [
+        # Independent draws: about 1,000 effective in 2 x 500, over the target.
+        (0.0, 500, 500),
+        # About 0.053 effective per sweep: 2 x 100 draws give about 10, and
+        # still about 40 at the cap of 4 x 100, reached by doubling twice.
+        (0.9, 100, 400),
+    ],
+)
+def test_drive_extends_short_runs_until_the_target_ess(rho, num_samples, expected):
+    from skbayes.inference.gibbs._driver import drive
+
+    out, _ = drive(
+        _AR1Kernel(rho),
+        torch.zeros(2, dtype=torch.float64),
+        num_samples=num_samples,
+        num_warmup=10,
+        target_ess=400,
+        max_samples=4 * num_samples,
+    )
+    assert out["x"].shape == (2, expected)

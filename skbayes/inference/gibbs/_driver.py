@@ -64,27 +64,77 @@ class GibbsResult:
     tau_update: str | None = None
 
 
-def drive(kernel, state, *, num_samples: int, num_warmup: int) -> tuple[dict, object]:
+#: Effective draws of every site a Gibbs run aims for (summed over chains):
+#: Vehtari et al. (2021) ask for a bulk ESS over 400 before trusting R-hat.
+TARGET_ESS = 400
+#: A run that falls short of TARGET_ESS is extended, by doubling, to at most
+#: this many times ``num_samples`` draws per chain.
+MAX_GROWTH = 4
+
+
+def drive(
+    kernel,
+    state,
+    *,
+    num_samples: int,
+    num_warmup: int,
+    target_ess: float | None = None,
+    max_samples: int | None = None,
+) -> tuple[dict, object]:
     """Run ``num_warmup + num_samples`` sweeps of ``kernel`` from ``state``.
 
+    With ``target_ess``, the chains are then extended, doubling the draws
+    each time, until the smallest effective sample size of any reported
+    quantity reaches it or there are ``max_samples`` draws per chain: a short
+    run then means a slowly mixing posterior, not too few sweeps.
+
     Returns the draws after warm-up of every site ``kernel.report`` gives,
-    shape ``(chains, num_samples, ...)``, and the last state.
+    shape ``(chains, draws, ...)``, and the last state.
     """
+    out, state = _sweeps(kernel, state, num_samples, first=0, num_warmup=num_warmup)
+    done = num_samples
+    limit = num_samples if max_samples is None else max_samples
+    while target_ess is not None and done < limit and _min_ess(out) < target_ess:
+        more = min(done, limit - done)
+        extra, state = _sweeps(kernel, state, more, first=num_warmup + done)
+        out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
+        done += more
+    return out, state
+
+
+def _sweeps(kernel, state, count: int, *, first: int, num_warmup: int = 0):
+    """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``."""
     out = None
-    for step in range(num_warmup + num_samples):
-        state = kernel.sample(state, step, warmup=step < num_warmup)
-        if step < num_warmup:
+    for offset in range(num_warmup + count):
+        step = first + offset
+        state = kernel.sample(state, step, warmup=offset < num_warmup)
+        if offset < num_warmup:
             continue
         # The state at the end of a sweep is one draw of the chain.
         report = kernel.report(state)
         if out is None:
             out = {
-                name: value.new_empty((value.shape[0], num_samples, *value.shape[1:]))
+                name: value.new_empty((value.shape[0], count, *value.shape[1:]))
                 for name, value in report.items()
             }
         for name, value in report.items():
-            out[name][:, step - num_warmup] = value
+            out[name][:, offset - num_warmup] = value
     return out, state
+
+
+def _min_ess(draws: dict) -> float:
+    """The smallest effective sample size over every entry of every site."""
+    from pyro.ops.stats import effective_sample_size
+
+    worst = math.inf
+    for value in draws.values():
+        if value.shape[1] < 4:
+            return 0.0
+        ess = effective_sample_size(value.double(), chain_dim=0, sample_dim=1)
+        ess = ess[torch.isfinite(ess)]
+        if ess.numel():
+            worst = min(worst, float(ess.min()))
+    return worst
 
 
 def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
@@ -180,6 +230,8 @@ def run_gibbs(
     sampler: Sampler = "auto",
     tau_update: TauUpdate = "auto",
     stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+    target_ess: float | None = None,
+    max_samples: int | None = None,
 ) -> GibbsResult:
     """Sample the linear model's posterior by Gibbs sweeps.
 
@@ -244,6 +296,9 @@ def run_gibbs(
         ``(Xc'Xc, Xc'yc)``, of shapes (d, d) and (d,), when already computed
         (converted to float64 on ``Xc``'s device). They replace the products
         the Normal prior's SVD (when ``n > d``) and Rue's sampler would form.
+    target_ess, max_samples : optional
+        Extend the chains until every quantity has ``target_ess`` effective
+        draws, up to ``max_samples`` draws per chain (see ``drive``).
 
     Returns
     -------
@@ -355,7 +410,14 @@ def run_gibbs(
         init={} if init is None else init,
         init_jitter=init_jitter,
     )
-    out, state = drive(kernel, state, num_samples=num_samples, num_warmup=num_warmup)
+    out, state = drive(
+        kernel,
+        state,
+        num_samples=num_samples,
+        num_warmup=num_warmup,
+        target_ess=target_ess,
+        max_samples=max_samples,
+    )
     return GibbsResult(
         samples={name: value.to(out_dtype) for name, value in out.items()},
         noise_scale=kernel.noise_scale(state),

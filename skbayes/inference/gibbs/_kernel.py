@@ -123,6 +123,19 @@ class GibbsKernel:
         self.options = {"sampler": sampler, "tau_update": tau_update}
 
     @classmethod
+    def check_data(cls, data) -> None:
+        """Raise ``ValueError`` for data the kernel cannot sample (none here)."""
+
+    @classmethod
+    def affordable(cls, data) -> bool:
+        """Whether ``inference="auto"`` should pick the kernel for these data.
+
+        A linear kernel's sweep costs O(d min(n, d)**2) at most once X'X is
+        formed, so always.
+        """
+        return True
+
+    @classmethod
     def sample_model(cls, model, data, settings) -> tuple[object, dict]:
         """Run ``run_gibbs`` on a ``LinearRegressionModel``; the engine's ``run``.
 
@@ -130,7 +143,7 @@ class GibbsKernel:
         fixed at the kernel's estimate) and the draws of its sites.
         """
         from ...models import Start
-        from ._driver import run_gibbs
+        from ._driver import MAX_GROWTH, TARGET_ESS, run_gibbs
 
         configured = model.configured(centered=False, start=Start())
         _, noise_scale = data.ridge_start()
@@ -149,6 +162,8 @@ class GibbsKernel:
             seed=settings.seed,
             init={"noise_var": noise_scale**2},
             stats=(data.gram, data.xty) if exact_stats else None,
+            target_ess=TARGET_ESS,
+            max_samples=MAX_GROWTH * settings.num_samples,
         )
         if model.has_point_parameters:
             model = model.with_fixed_parameters({"noise_scale": result.noise_scale})

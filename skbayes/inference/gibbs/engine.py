@@ -33,6 +33,10 @@ class GibbsEngine(InferenceEngine):
                 f"inference='gibbs' has no kernel for {type(model).__name__} "
                 f"with the {type(model.prior).__name__} prior."
             )
+        GIBBS_KERNELS[model.gibbs_kernel].check_data(data)
+
+    def affordable(self, model, data) -> bool:
+        return GIBBS_KERNELS[model.gibbs_kernel].affordable(data)
 
     def run(self, model, data, settings: RunSettings) -> InferenceResult:
         kernel = GIBBS_KERNELS[model.gibbs_kernel]

@@ -50,6 +50,11 @@ from ._updates import _DTYPE
 __all__ = ["PolyaGammaKernel", "PolyaGammaState"]
 
 
+#: Largest ``rows x features`` at which ``inference="auto"`` picks this
+#: kernel (about 20 s for 1,500 sweeps on one core; docs/benchmarks.md).
+POLYA_GAMMA_AUTO_MAX_SIZE = 500_000
+
+
 @dataclass(frozen=True)
 class PolyaGammaState:
     """One sweep's end: coefficients and the prior's scales, per chain.
@@ -134,6 +139,22 @@ class PolyaGammaKernel:
         self.sampler = sampler
 
     @classmethod
+    def check_data(cls, data) -> None:
+        """Raise ``ValueError`` unless every row weight is a whole number."""
+        weight = data.arrays[2]
+        if bool((weight != weight.round()).any()):
+            raise ValueError(
+                "inference='gibbs' needs whole-number sample_weight (a row of "
+                "weight w stands for w copies); use inference='nuts' or 'svi' "
+                "for fractional weights."
+            )
+
+    @classmethod
+    def affordable(cls, data) -> bool:
+        # A sweep draws n Polya-Gamma variables and forms X' Omega X, O(n d**2).
+        return data.problem_size <= POLYA_GAMMA_AUTO_MAX_SIZE
+
+    @classmethod
     def sample_model(cls, model, data, settings):
         """Run the kernel on a ``LogisticRegressionModel``; the engine's ``run``.
 
@@ -141,7 +162,7 @@ class PolyaGammaKernel:
         draws of its sites, ``(chains, draws, ...)``.
         """
         from ...models import Start
-        from ._driver import drive
+        from ._driver import MAX_GROWTH, TARGET_ESS, drive
 
         model = model.configured(centered=False, start=Start())
         kernel = cls(
@@ -171,6 +192,8 @@ class PolyaGammaKernel:
             state,
             num_samples=settings.num_samples,
             num_warmup=settings.num_warmup,
+            target_ess=TARGET_ESS,
+            max_samples=MAX_GROWTH * settings.num_samples,
         )
         sites = model.prior_sites()
         dtype = X.dtype
@@ -208,12 +231,6 @@ class PolyaGammaKernel:
         init_jitter : float
             Spread of the other chains' starts.
         """
-        if bool((weight != weight.round()).any()):
-            raise ValueError(
-                "inference='gibbs' needs whole-number sample_weight (a row of "
-                "weight w stands for w copies); use inference='nuts' or 'svi' "
-                "for fractional weights."
-            )
         keep = weight > 0
         X, y, weight = X[keep].to(_DTYPE), y[keep], weight[keep].to(_DTYPE)
         n, d = X.shape

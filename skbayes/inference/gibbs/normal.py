@@ -20,9 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
-
-from ...models.conjugate import NormalMarginal, thin_svd_from_gram
+from ...models.conjugate import NormalMarginal, sample_coef_given_noise, thin_svd
 from ._kernel import GibbsKernel, GibbsState
 from ._updates import _slice_step
 
@@ -46,33 +44,6 @@ class NormalState(GibbsState):
     jumps: float
 
 
-def _sample_svd(
-    svd: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    scale: float,
-    noise_var: torch.Tensor,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """``z`` under a Normal prior, with a fixed thin SVD ``X = U diag(s) V'``.
-
-    ``B = I + scale**2 X'X / sigma**2 = V diag(1 + scale**2 s**2 / sigma**2) V'
-    + (I - V V')``: diagonal in the basis of V's columns and the identity on
-    their orthogonal complement, for every sigma. So
-    ``z = V (m + diag(prec**-1/2) V' eps) + (I - V V') eps`` with
-    ``m = scale s U'y / (sigma**2 prec)``: O(d min(n, d)) per draw.
-    """
-    svals, uty, v = svd
-    prec = 1.0 + (scale * svals) ** 2 / noise_var[..., None]  # (..., r)
-    mean = scale * svals * uty / (noise_var[..., None] * prec)
-    eps = torch.randn(
-        (*noise_var.shape, v.shape[0]),
-        generator=generator,
-        dtype=v.dtype,
-        device=v.device,
-    )
-    proj = eps @ v
-    return (mean + proj * (prec.rsqrt() - 1.0)) @ v.T + eps
-
-
 class NormalGibbsKernel(GibbsKernel):
     """Collapsed sweeps under ``Normal(0, prior.scale**2)`` coefficients.
 
@@ -89,14 +60,8 @@ class NormalGibbsKernel(GibbsKernel):
 
     def _start(self, noise_var, stats) -> NormalState:
         X, y = self.X, self.y
-        n, d = X.shape
-        if n > d:
-            # U of X's own SVD would be one more copy of X.
-            gram, xty = (X.T @ X, X.T @ y) if stats is None else stats
-            self.svd = thin_svd_from_gram(gram, xty)
-        else:
-            u, svals, vh = torch.linalg.svd(X, full_matrices=False)
-            self.svd = (svals, u.T @ y, vh.T)
+        n = X.shape[0]
+        self.svd = thin_svd(X, y, stats)
         self.scale = float(self.prior.scale)
         self.marginal = NormalMarginal(
             *self.svd[:2], y @ y, n, self.scale, self.fit_intercept, self.noise_prior
@@ -127,5 +92,5 @@ class NormalGibbsKernel(GibbsKernel):
                 # (Neal 2003, sec. 4.1); it is fixed after warm-up.
                 jumps += float((log_var - old).abs().mean())
                 width = min(max(2.0 * jumps / (step + 1), 1e-3), 10.0)
-        z = _sample_svd(self.svd, self.scale, noise_var, self.generator)
+        z = sample_coef_given_noise(self.svd, self.scale, noise_var, self.generator)
         return NormalState(noise_var, self.scale * z, width, jumps)

@@ -1,0 +1,302 @@
+"""The auto engine: default fits against the estimators they replace.
+
+Sections, each timed against its peers in the same run, alternating, on one
+thread:
+
+``sklearn``
+    Default ``BayesianLinearRegression().fit`` against ``BayesianRidge`` and
+    default ``HorseshoeRegression().fit`` against ``ARDRegression``, at
+    n=200, d=50 with 10 non-zero coefficients, over data seeds: median wall
+    time, coefficient RMSE and the engine ``"auto"`` chose.
+``noise``
+    The tutorial's point estimate of the horseshoe's noise scale (SVI,
+    ``noise="point"``) against the posterior mean of the default fit, on the
+    tutorial's problem (n = d = 100).
+``exact``
+    The normal prior's exact engine against its Gibbs sampler on the same
+    data: largest |difference of means| in Monte Carlo sds, and sd ratios.
+``choice``
+    Wall time of what ``"auto"`` picks near its size limits: Polya-Gamma
+    Gibbs for the classifier, NUTS for a Laplace prior.
+``rhs_nuts`` (only when named)
+    NUTS on the regularised horseshoe at n=100, d=5, the reason ``"auto"``
+    never picks it there.
+
+Run ``python benchmarks/auto.py [--sections sklearn noise exact choice rhs_nuts]
+[--seeds N]``; results go to ``benchmarks/results/auto.json`` and a Markdown
+summary to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import command_line, fmt, machine_info, markdown_table, one_thread
+from sklearn.linear_model import ARDRegression, BayesianRidge
+
+from skbayes import (
+    BayesianLinearRegression,
+    BayesianLogisticRegression,
+    HorseshoeRegression,
+)
+from skbayes.datasets import make_sparse_regression
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _timed(est, X, y) -> tuple[float, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - start
+    return seconds, sorted({str(w.message)[:120] for w in caught})
+
+
+def _rmse(a, b) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - b) ** 2)))
+
+
+PAIRS = {
+    "BayesianLinearRegression": (
+        lambda seed: BayesianLinearRegression(random_state=seed),
+        lambda seed: BayesianRidge(),
+        "BayesianRidge",
+    ),
+    "HorseshoeRegression": (
+        lambda seed: HorseshoeRegression(random_state=seed),
+        lambda seed: ARDRegression(),
+        "ARDRegression",
+    ),
+}
+
+
+def section_sklearn(seeds: int) -> dict:
+    out = {}
+    for name, (ours, theirs, peer) in PAIRS.items():
+        rows = []
+        for seed in range(seeds):
+            X, y, coef = make_sparse_regression(
+                200, 50, n_nonzero=10, random_state=seed
+            )
+            # Alternate which runs first, so that neither always gets a warm cache.
+            order = [("ours", ours), ("peer", theirs)]
+            if seed % 2:
+                order.reverse()
+            row = {"seed": seed}
+            for role, make in order:
+                est = make(seed)
+                seconds, caught = _timed(est, X, y)
+                row[f"{role}_s"] = seconds
+                row[f"{role}_rmse"] = _rmse(est.coef_, coef)
+                if role == "ours":
+                    row["engine"] = est.inference_
+                    row["warnings"] = caught
+            rows.append(row)
+        med = {
+            k: float(np.median([r[k] for r in rows]))
+            for k in rows[0]
+            if k.endswith(("_s", "_rmse"))
+        }
+        out[name] = {
+            "peer": peer,
+            "rows": rows,
+            "median": med,
+            "time_ratio": med["ours_s"] / med["peer_s"],
+            "engine": rows[0]["engine"],
+        }
+    return out
+
+
+def section_noise() -> dict:
+    X, y, _ = make_sparse_regression(100, 100, random_state=0)
+    tutorial = HorseshoeRegression(inference="svi", noise="point", random_state=0)
+    t_tutorial, w_tutorial = _timed(tutorial, X, y)
+    default = HorseshoeRegression(num_chains=2, random_state=0)
+    t_default, w_default = _timed(default, X, y)
+    sigma = default.posterior_samples_["noise_scale"]
+    return {
+        "tutorial_point_sigma": float(tutorial.noise_scale_),
+        "tutorial_s": t_tutorial,
+        "tutorial_warnings": w_tutorial,
+        "default_engine": default.inference_,
+        "default_sigma_mean": float(sigma.mean()),
+        "default_sigma_sd": float(sigma.std()),
+        "default_s": t_default,
+        "default_warnings": w_default,
+    }
+
+
+def section_exact(seeds: int) -> dict:
+    rows = []
+    for seed in range(seeds):
+        X, y, _ = make_sparse_regression(200, 50, n_nonzero=10, random_state=seed)
+        exact = BayesianLinearRegression(random_state=seed, num_samples=4000)
+        t_exact, _ = _timed(exact, X, y)
+        gibbs = BayesianLinearRegression(
+            inference="gibbs", num_chains=2, num_samples=2000, random_state=seed
+        )
+        t_gibbs, _ = _timed(gibbs, X, y)
+        a, b = exact.posterior_samples_, gibbs.posterior_samples_
+        worst_z, ratios = 0.0, []
+        for site in ("coef", "noise_scale", "intercept"):
+            da, db = np.atleast_2d(a[site].T).T, np.atleast_2d(b[site].T).T
+            sd = db.std(0)
+            # Both are nearly independent draws: Monte Carlo sd of the
+            # difference of means from the draw counts.
+            mc = sd * np.sqrt(1 / len(da) + 1 / len(db))
+            worst_z = max(worst_z, float(np.max(np.abs(da.mean(0) - db.mean(0)) / mc)))
+            ratios.extend((da.std(0) / sd).tolist())
+        rows.append(
+            {
+                "seed": seed,
+                "exact_s": t_exact,
+                "gibbs_s": t_gibbs,
+                "max_z": worst_z,
+                "sd_ratio_min": min(ratios),
+                "sd_ratio_max": max(ratios),
+            }
+        )
+    return {"rows": rows}
+
+
+def section_choice() -> dict:
+    rng = np.random.default_rng(0)
+    out = {}
+    for n, d in [(2_000, 20), (25_000, 20)]:
+        X = rng.standard_normal((n, d))
+        y = (X @ rng.normal(0, 0.3, d) + rng.logistic(size=n) > 0).astype(int)
+        est = BayesianLogisticRegression(random_state=0)
+        seconds, caught = _timed(est, X, y)
+        out[f"logistic_{n}x{d}"] = {
+            "engine": est.inference_,
+            "s": seconds,
+            "warnings": caught,
+        }
+    X, y, _ = make_sparse_regression(250, 20, n_nonzero=5, random_state=0)
+    est = BayesianLinearRegression("laplace", random_state=0)
+    seconds, caught = _timed(est, X, y)
+    out["laplace_250x20"] = {"engine": est.inference_, "s": seconds, "warnings": caught}
+    return out
+
+
+def section_rhs_nuts() -> dict:
+    X, y, _ = make_sparse_regression(100, 5, n_nonzero=2, random_state=0)
+    est = HorseshoeRegression(regularized=True, inference="nuts", random_state=0)
+    seconds, caught = _timed(est, X, y)
+    return {"s": seconds, "warnings": caught}
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        f"Command: `{results['command']}`; {results['machine']['cpu']}, "
+        f"{results['machine']['date']}.",
+        "",
+    ]
+    sk = results.get("sklearn")
+    if sk:
+        rows = [
+            [
+                name,
+                r["engine"],
+                fmt(r["median"]["ours_s"]),
+                r["peer"],
+                fmt(r["median"]["peer_s"]),
+                fmt(r["time_ratio"], 2),
+                fmt(r["median"]["ours_rmse"]),
+                fmt(r["median"]["peer_rmse"]),
+            ]
+            for name, r in sk.items()
+        ]
+        lines += [
+            markdown_table(
+                [
+                    "estimator",
+                    "auto chose",
+                    "fit s",
+                    "peer",
+                    "peer s",
+                    "time ratio",
+                    "coef RMSE",
+                    "peer RMSE",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    if "noise" in results:
+        nz = results["noise"]
+        lines += [
+            "Horseshoe noise scale on the tutorial's problem: the point estimate "
+            f'(SVI, noise="point") {fmt(nz["tutorial_point_sigma"])}; the default '
+            f"fit ({nz['default_engine']}, 2 chains) has posterior mean "
+            f"{fmt(nz['default_sigma_mean'])} (sd {fmt(nz['default_sigma_sd'])}), "
+            f"in {fmt(nz['default_s'])} s.",
+            "",
+        ]
+    if "exact" in results:
+        rows = [
+            [
+                r["seed"],
+                fmt(r["exact_s"]),
+                fmt(r["gibbs_s"]),
+                fmt(r["max_z"], 2),
+                f"{r['sd_ratio_min']:.3f}-{r['sd_ratio_max']:.3f}",
+            ]
+            for r in results["exact"]["rows"]
+        ]
+        lines += [
+            markdown_table(
+                ["seed", "exact s", "Gibbs s", "max abs z", "sd ratio"], rows
+            ),
+            "",
+        ]
+    if "choice" in results:
+        rows = [[k, v["engine"], fmt(v["s"])] for k, v in results["choice"].items()]
+        lines += [markdown_table(["fit", "auto chose", "s"], rows), ""]
+    if "rhs_nuts" in results:
+        seconds = fmt(results["rhs_nuts"]["s"])
+        lines.append(f"Regularised horseshoe, NUTS, n=100, d=5: {seconds} s.")
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "sklearn": lambda args: section_sklearn(args.seeds),
+    "noise": lambda args: section_noise(),
+    "exact": lambda args: section_exact(args.seeds),
+    "choice": lambda args: section_choice(),
+    "rhs_nuts": lambda args: section_rhs_nuts(),
+}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=["sklearn", "noise", "exact", "choice"],
+        choices=sorted(SECTIONS),
+    )
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS / "auto.json")
+    args = parser.parse_args(argv)
+    results = {
+        "command": command_line("auto.py") + " " + " ".join(argv or []),
+        "machine": machine_info(),
+    }
+    with one_thread():
+        for name in args.sections:
+            results[name] = SECTIONS[name](args)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
