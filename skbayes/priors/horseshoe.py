@@ -245,7 +245,7 @@ class RegularizedHorseshoe(_HorseshoeFamily):
     #: Its Gibbs updates exist for the logistic model only (the Polya-Gamma
     #: kernel); the linear model's kernels do not offer them.
     gibbs_kernel = "regularized_horseshoe"
-    # NUTS meets the slab's funnel: over three minutes at n=100, d=5 with
+    # NUTS meets the slab's funnel: over two minutes at n=100, d=5 with
     # the default draws (docs/benchmarks.md, "The auto engine").
     nuts_by_default = False
 
