@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 import skbayes.inference.gibbs._driver as gibbs_module
 import skbayes.inference.nuts as nuts_module
 import skbayes.inference.svi as svi_module
+import skbayes.models.conjugate as conjugate_module
 from skbayes import (
     BayesianLinearRegression,
     BayesianLogisticRegression,
@@ -40,16 +41,21 @@ pytestmark = [
 
 FAST_MCMC = {"num_samples": 300, "num_warmup": 200}
 CASES = {
-    "bb-svi": lambda: BetaBernoulliEstimator(num_steps=500),
-    "bb-diagonal": lambda: BetaBernoulliEstimator(guide="diagonal", num_steps=500),
+    "bb-svi": lambda: BetaBernoulliEstimator(inference="svi", num_steps=500),
+    "bb-diagonal": lambda: BetaBernoulliEstimator(
+        inference="svi", guide="diagonal", num_steps=500
+    ),
     "bb-nuts": lambda: BetaBernoulliEstimator(inference="nuts", **FAST_MCMC),
-    "blr-svi": lambda: BayesianLinearRegression(),
-    "blr-lowrank": lambda: BayesianLinearRegression(guide="lowrank"),
-    "blr-normal": lambda: BayesianLinearRegression(guide="normal", num_steps=2000),
+    "blr-exact": lambda: BayesianLinearRegression(),
+    "blr-svi": lambda: BayesianLinearRegression(inference="svi"),
+    "blr-lowrank": lambda: BayesianLinearRegression(inference="svi", guide="lowrank"),
+    "blr-normal": lambda: BayesianLinearRegression(
+        inference="svi", guide="normal", num_steps=2000
+    ),
     "blr-minibatch": lambda: BayesianLinearRegression(batch_size=64),
     "blr-nuts": lambda: BayesianLinearRegression(inference="nuts", **FAST_MCMC),
     "blr-gibbs": lambda: BayesianLinearRegression(inference="gibbs"),
-    "hs-svi": lambda: HorseshoeRegression(),
+    "hs-svi": lambda: HorseshoeRegression(inference="svi"),
     # Horseshoe NUTS takes deep trees (minutes for 500 draws): a short run
     # proves the device path, and its accuracy is left to the slow tier.
     "hs-nuts": lambda: HorseshoeRegression(
@@ -114,6 +120,13 @@ def seen_devices(monkeypatch):
         "run_gibbs",
         lambda a, k, r: _device_types(a[:2]),
         lambda r: _device_types(r.samples),
+    )
+    # The exact engine's draws of the coefficients given the noise.
+    spy(
+        conjugate_module,
+        "sample_coef_given_noise",
+        lambda a, k, r: _device_types(a[0]) | _device_types(a[2]),
+        _device_types,
     )
     draw = svi_module.draw_from_guide
 
@@ -213,7 +226,7 @@ def test_cuda_end_to_end(name, seen_devices, tmp_path, regression_data):
     # The defaults, with the device given to the constructor, on a small
     # problem: no warning at all, not even the ConvergenceWarning that this
     # module ignores (was tests/test_isolation.py::test_cuda_end_to_end).
-    if name == "blr-svi":
+    if name == "blr-exact":
         X, y = regression_data
         with warnings.catch_warnings():
             warnings.filterwarnings("error", category=ConvergenceWarning)
