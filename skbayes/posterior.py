@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from pyro.ops.stats import effective_sample_size, split_gelman_rubin
+from pyro.ops.stats import autocovariance, split_gelman_rubin
 
 QUANTILES = (0.025, 0.5, 0.975)
 
@@ -156,6 +156,42 @@ def summarize(
     return PosteriorSummary(columns, rows, divergences)
 
 
+def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
+    """Bulk effective sample size of draws shaped ``(chains, draws, ...)``.
+
+    The estimator of Pyro's ``effective_sample_size`` (Geyer's initial
+    monotone sequence on the chains' pooled autocorrelations, as in Stan), with
+    its running minimum taken by ``torch.cummin``: Pyro's forms an N x N
+    copy per quantity, which for 4,000 draws of 50 coefficients cost more
+    than the Gibbs sweeps that made them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skbayes.posterior import effective_sample_size
+    >>> white = torch.randn(2, 2000, generator=torch.Generator().manual_seed(0))
+    >>> bool(3000 < effective_sample_size(white) < 5000)
+    True
+    """
+    x = draws.transpose(0, 1)  # (N, C, ...)
+    n, chains = x.shape[0], x.shape[1]
+    gamma = autocovariance(x, dim=0).mean(1)  # (N, ...)
+    var_within = x.var(0).mean(0)
+    var_estimator = (n - 1) / n * var_within
+    if chains > 1:
+        var_estimator = var_estimator + x.mean(0).var(0)
+    else:
+        var_within = var_estimator
+    rho = (var_estimator - var_within + gamma) / var_estimator
+    rho[0] = 1.0
+    pairs = rho[: n - n % 2].reshape(n // 2, 2, *rho.shape[1:]).sum(1)
+    tau = -1.0 + 2.0 * pairs[0]
+    if len(pairs) > 1:
+        monotone = torch.cummin(pairs[1:].clamp(min=0), dim=0).values
+        tau = tau + 2.0 * monotone.sum(0)
+    return chains * n / tau
+
+
 def mcmc_diagnostics(
     draws_by_chain: Mapping[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -198,7 +234,7 @@ def mcmc_diagnostics(
     n_eff, r_hat = {}, {}
     for name, draws in draws_by_chain.items():
         value = torch.as_tensor(np.asarray(draws, dtype=float))
-        n_eff[name] = effective_sample_size(value, chain_dim=0, sample_dim=1).numpy()
+        n_eff[name] = effective_sample_size(value).numpy()
         if value.shape[1] >= 4:
             r_hat[name] = split_gelman_rubin(value, chain_dim=0, sample_dim=1).numpy()
         else:

@@ -124,13 +124,13 @@ def _sweeps(kernel, state, count: int, *, first: int, num_warmup: int = 0):
 
 def _min_ess(draws: dict) -> float:
     """The smallest effective sample size over every entry of every site."""
-    from pyro.ops.stats import effective_sample_size
+    from ...posterior import effective_sample_size
 
     worst = math.inf
     for value in draws.values():
         if value.shape[1] < 4:
             return 0.0
-        ess = effective_sample_size(value.double(), chain_dim=0, sample_dim=1)
+        ess = effective_sample_size(value.double())
         ess = ess[torch.isfinite(ess)]
         if ess.numel():
             worst = min(worst, float(ess.min()))
