@@ -51,7 +51,7 @@ __all__ = ["PolyaGammaKernel", "PolyaGammaState"]
 
 
 #: Largest ``rows x features`` at which ``inference="auto"`` picks this
-#: kernel (about 15 s a fit there on one core; docs/benchmarks.md).
+#: kernel (about 16 s a fit there on one core; docs/benchmarks.md).
 POLYA_GAMMA_AUTO_MAX_SIZE = 500_000
 
 
