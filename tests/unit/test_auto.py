@@ -1,8 +1,11 @@
 """``inference="auto"``: the rule, engine by engine, and ``inference_``."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skbayes import (
     BayesianLinearRegression,
@@ -84,8 +87,11 @@ def test_estimators_record_the_engine(small_problem):
     flips = (X[:, :2] > 0).astype(float)
     assert BetaBernoulliEstimator().fit(flips).inference_ == "exact"
     assert BayesianLinearRegression().fit(X, y).inference_ == "exact"
-    assert HorseshoeRegression(random_state=0).fit(X, y).inference_ == "gibbs"
-    clf = BayesianLogisticRegression(random_state=0).fit(X, y > np.median(y))
+    short = {"num_samples": 50, "num_warmup": 50, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # short chains
+        assert HorseshoeRegression(**short).fit(X, y).inference_ == "gibbs"
+        clf = BayesianLogisticRegression(**short).fit(X, y > np.median(y))
     assert clf.inference_ == "gibbs"
     # An explicit choice is recorded as given.
     est = BayesianLinearRegression(inference="svi", random_state=0)

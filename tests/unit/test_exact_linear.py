@@ -99,6 +99,7 @@ def test_piecewise_exponential_is_exact_for_a_log_linear_density():
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_exact_is_the_default_and_agrees_with_gibbs(seed):
     X, y = linear_problem(seed, 30, [1.5, -1.0, 0.0], 2.0, 0.8)
