@@ -87,7 +87,7 @@ def grid_data(kind: str, d: int, n: int, noise: float, seed: int):
 
 def _nuts_diagnostics(est) -> dict:
     diag = getattr(est, "diagnostics_", None)
-    if not diag:
+    if not diag or "r_hat" not in diag:  # SVI's diagnostics are k-hat
         return {"nuts_divergences": np.nan, "nuts_max_rhat": np.nan}
     return {"nuts_divergences": diag["divergences"], "nuts_max_rhat": max_rhat(diag)}
 

@@ -478,7 +478,7 @@ def section_bign(cfg: dict) -> dict:
         }
         rows = []
         for seed in cfg["svi_seeds"]:
-            est = BayesianLogisticRegression(random_state=seed)
+            est = BayesianLogisticRegression(inference="svi", random_state=seed)
             seconds, caught = fit_recording(est, X, y)
             draws = est.posterior_samples_["coef"] * x_scale
             rows.append(

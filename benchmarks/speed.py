@@ -115,6 +115,8 @@ def _handwritten_horseshoe_step(X, y, steps: int, lr: float = 0.01) -> float:
 def _skbayes_step(X, y, steps: int, num_particles: int = 1) -> float:
     """Seconds per step of a whole ``fit`` (set-up and draws included)."""
     est = HorseshoeRegression(
+        inference="svi",
+        noise="point",
         num_steps=steps,
         tol=0,
         num_particles=num_particles,
@@ -236,7 +238,9 @@ def section_quality(quick: bool, pyro_step_ms: float | None) -> dict:
     rows = []
     for seed in seeds:
         X, y, coef = make_sparse_regression(100, 100, random_state=seed)
-        est = HorseshoeRegression(random_state=seed, **svi_cap)
+        est = HorseshoeRegression(
+            inference="svi", noise="point", random_state=seed, **svi_cap
+        )
         seconds = _fit_quietly(est, X, y)
         row = {
             "seed": seed,

@@ -139,18 +139,22 @@ X_train, y_train, X_test, y_test = X[:100], y[:100], X[100:], y[100:]
 # --8<-- [end:sparse-data]
 
 # --8<-- [start:gaussian-fit]
-gaussian = BayesianLinearRegression(random_state=0)  # N(0, 10^2), IG(0.1, 0.1), mvn
-gaussian.fit(X_train, y_train)
+# N(0, 10^2), IG(0.1, 0.1), SVI with the mvn guide (the default is exact).
+gaussian = BayesianLinearRegression(inference="svi", random_state=0)
+with warnings.catch_warnings(record=True) as caught_gaussian:
+    warnings.simplefilter("always")  # SVI's k-hat diagnostic warns here
+    gaussian.fit(X_train, y_train)
 # --8<-- [end:gaussian-fit]
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     # --8<-- [start:horseshoe-fit]
-    horseshoe = HorseshoeRegression(random_state=0)  # empirical-Bayes sigma, lowrank
+    # The tutorial's recipe: SVI, empirical-Bayes sigma, rank-1 lowrank guide.
+    horseshoe = HorseshoeRegression(inference="svi", noise="point", random_state=0)
     horseshoe.fit(X_train, y_train)
     # --8<-- [end:horseshoe-fit]
-for warning in caught:
-    print(f"        warning from the horseshoe fit: {warning.message}")
+for warning in [*caught_gaussian, *caught]:
+    print(f"        warning from an SVI fit: {warning.message}")
 
 # --8<-- [start:regression-loss]
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
