@@ -59,7 +59,7 @@ def regression_section(n_samples: int, n_features: int) -> None:
         f"2. Sparse regression: n={n_samples}, d={n_features}, "
         f"{int((coef != 0).sum())} non-zero coefficients, noise 0.5\n"
     )
-    print(f"   {'method':<30}{'coef RMSE':>10}{'95% cover':>10}{'sigma':>8}{'time':>9}")
+    print(f"   {'method':<36}{'coef RMSE':>10}{'95% cover':>10}{'sigma':>8}{'time':>9}")
     models = [
         ("Gaussian prior N(0, 10^2)", BayesianLinearRegression(random_state=0)),
         ("horseshoe", HorseshoeRegression(random_state=0)),
@@ -80,13 +80,13 @@ def regression_section(n_samples: int, n_features: int) -> None:
         cover = np.mean((lo <= coef) & (coef <= hi))
         sigma = est.posterior_samples_["noise_scale"].mean()
         label = f"{name} ({est.inference_})"
-        print(f"   {label:<30}{rmse:>10.3f}{cover:>10.2f}{sigma:>8.3f}{elapsed:>8.2f}s")
+        print(f"   {label:<36}{rmse:>10.3f}{cover:>10.2f}{sigma:>8.3f}{elapsed:>8.2f}s")
     start = time.perf_counter()
     lasso = LassoCV().fit(X, y)
     elapsed = time.perf_counter() - start
     rmse = np.sqrt(np.mean((lasso.coef_ - coef) ** 2))
     print(
-        f"   {'LassoCV (sklearn)':<30}{rmse:>10.3f}{'n/a':>10}{'':>8}{elapsed:>8.2f}s"
+        f"   {'LassoCV (sklearn)':<36}{rmse:>10.3f}{'n/a':>10}{'':>8}{elapsed:>8.2f}s"
     )
     print()
 
