@@ -18,11 +18,16 @@ thread:
 ``choice``
     Wall time of what ``"auto"`` picks near its size limits: Polya-Gamma
     Gibbs for the classifier, NUTS for a Laplace prior.
+``tau`` (only when named)
+    The horseshoe Gibbs sampler's moves of the global scale ``tau``
+    (``tau_update``: conjugate, marginal, both) at n=200, d=50 and n=60,
+    d=120: effective draws per second of ``tau`` and of the worst
+    coefficient, 2 chains of 2,000 draws.
 ``rhs_nuts`` (only when named)
     NUTS on the regularised horseshoe at n=100, d=5, the reason ``"auto"``
     never picks it there.
 
-Run ``python benchmarks/auto.py [--sections sklearn noise exact choice rhs_nuts]
+Run ``python benchmarks/auto.py [--sections sklearn noise exact choice rhs_nuts tau]
 [--seeds N]``; results go to ``benchmarks/results/auto.json`` and a Markdown
 summary to stdout.
 """
@@ -185,6 +190,46 @@ def section_choice() -> dict:
     return out
 
 
+def section_tau(seeds: int) -> dict:
+    import torch
+
+    from skbayes.inference.gibbs import run_gibbs
+    from skbayes.posterior import effective_sample_size
+
+    rows = []
+    for n, d in [(200, 50), (60, 120)]:
+        for seed in range(seeds):
+            X, y, _ = make_sparse_regression(n, d, n_nonzero=10, random_state=seed)
+            Xc = torch.as_tensor(X - X.mean(0))
+            yc = torch.as_tensor(y - y.mean())
+            for tau_update in ("conjugate", "marginal", "both"):
+                start = time.perf_counter()
+                draws = run_gibbs(
+                    Xc,
+                    yc,
+                    prior="horseshoe",
+                    tau_update=tau_update,
+                    num_samples=2000,
+                    num_chains=2,
+                    seed=seed,
+                ).samples
+                seconds = time.perf_counter() - start
+                tau_ess = float(effective_sample_size(draws["tau"]))
+                coef_ess = float(effective_sample_size(draws["coef"]).min())
+                rows.append(
+                    {
+                        "n": n,
+                        "d": d,
+                        "seed": seed,
+                        "tau_update": tau_update,
+                        "s": seconds,
+                        "tau_ess_per_s": tau_ess / seconds,
+                        "coef_min_ess_per_s": coef_ess / seconds,
+                    }
+                )
+    return {"rows": rows}
+
+
 def section_rhs_nuts() -> dict:
     X, y, _ = make_sparse_regression(100, 5, n_nonzero=2, random_state=0)
     est = HorseshoeRegression(regularized=True, inference="nuts", random_state=0)
@@ -259,6 +304,20 @@ def markdown(results: dict) -> str:
     if "choice" in results:
         rows = [[k, v["engine"], fmt(v["s"])] for k, v in results["choice"].items()]
         lines += [markdown_table(["fit", "auto chose", "s"], rows), ""]
+    if "tau" in results:
+        rows = [
+            [
+                f"{r['n']} x {r['d']}",
+                r["seed"],
+                r["tau_update"],
+                fmt(r["s"]),
+                fmt(r["tau_ess_per_s"]),
+                fmt(r["coef_min_ess_per_s"]),
+            ]
+            for r in results["tau"]["rows"]
+        ]
+        header = ["n x d", "seed", "tau_update", "s", "tau ESS/s", "min coef ESS/s"]
+        lines += [markdown_table(header, rows), ""]
     if "rhs_nuts" in results:
         seconds = fmt(results["rhs_nuts"]["s"])
         lines.append(f"Regularised horseshoe, NUTS, n=100, d=5: {seconds} s.")
@@ -271,6 +330,7 @@ SECTIONS = {
     "exact": lambda args: section_exact(args.seeds),
     "choice": lambda args: section_choice(),
     "rhs_nuts": lambda args: section_rhs_nuts(),
+    "tau": lambda args: section_tau(args.seeds),
 }
 
 

@@ -24,6 +24,19 @@ from skbayes import (
 from skbayes.datasets import make_sparse_regression
 
 
+def timed_fit(est, *data) -> float:
+    """Fit ``est`` and return the seconds it took.
+
+    The tables hold the figures; any warning a fit raises (an SVI k-hat, a
+    short chain) is the user guide's subject, not the demo's.
+    """
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(*data)
+    return time.perf_counter() - start
+
+
 def coin_section() -> None:
     with torch.random.fork_rng():
         torch.manual_seed(123)
@@ -39,9 +52,8 @@ def coin_section() -> None:
         ("NUTS", dict(inference="nuts", num_samples=2000, num_warmup=500)),
     ]
     for label, params in runs:
-        start = time.perf_counter()
-        est = BetaBernoulliEstimator(random_state=0, **params).fit(x)
-        elapsed = time.perf_counter() - start
+        est = BetaBernoulliEstimator(random_state=0, **params)
+        elapsed = timed_fit(est, x)
         p = est.sample_posterior(20_000, random_state=1)["p"]
         lo, hi = np.quantile(p, [0.025, 0.975])
         print(
@@ -69,11 +81,7 @@ def regression_section(n_samples: int, n_features: int) -> None:
         ),
     ]
     for name, est in models:
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
-        elapsed = time.perf_counter() - start
+        elapsed = timed_fit(est, X, y)
         draws = est.posterior_samples_["coef"]
         lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
         rmse = np.sqrt(np.mean((est.coef_ - coef) ** 2))
@@ -81,9 +89,8 @@ def regression_section(n_samples: int, n_features: int) -> None:
         sigma = est.posterior_samples_["noise_scale"].mean()
         label = f"{name} ({est.inference_})"
         print(f"   {label:<36}{rmse:>10.3f}{cover:>10.2f}{sigma:>8.3f}{elapsed:>8.2f}s")
-    start = time.perf_counter()
-    lasso = LassoCV().fit(X, y)
-    elapsed = time.perf_counter() - start
+    lasso = LassoCV()
+    elapsed = timed_fit(lasso, X, y)
     rmse = np.sqrt(np.mean((lasso.coef_ - coef) ** 2))
     print(
         f"   {'LassoCV (sklearn)':<36}{rmse:>10.3f}{'n/a':>10}{'':>8}{elapsed:>8.2f}s"
@@ -110,17 +117,12 @@ def classification_section(quick: bool) -> None:
     print(f"   {'method':<34}{'accuracy':>9}{'log loss':>9}{'time':>9}")
     draws = dict(num_samples=300, num_warmup=200) if quick else {}
     models = [
-        ("normal prior N(0, 2.5^2), SVI", BayesianLogisticRegression(random_state=0)),
         (
-            "normal prior, exact Gibbs",
-            BayesianLogisticRegression(inference="gibbs", random_state=0, **draws),
+            "normal prior N(0, 2.5^2)",
+            BayesianLogisticRegression(random_state=0, **draws),
         ),
-        (
-            "horseshoe, exact Gibbs",
-            BayesianLogisticRegression(
-                "horseshoe", inference="gibbs", random_state=0, **draws
-            ),
-        ),
+        ("normal prior", BayesianLogisticRegression(inference="svi", random_state=0)),
+        ("horseshoe", BayesianLogisticRegression("horseshoe", random_state=0, **draws)),
         (
             "LogisticRegressionCV (sklearn)",
             make_pipeline(
@@ -128,15 +130,13 @@ def classification_section(quick: bool) -> None:
             ),
         ),
     ]
-    for label, est in models:
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X_train, y_train)
-        elapsed = time.perf_counter() - start
+    for name, est in models:
+        elapsed = timed_fit(est, X_train, y_train)
         proba = est.predict_proba(X_test)
         accuracy = np.mean(est.classes_[proba.argmax(1)] == y_test)
         loss = log_loss(y_test, proba)
+        engine = getattr(est, "inference_", None)
+        label = name if engine is None else f"{name} ({engine})"
         print(f"   {label:<34}{accuracy:>9.3f}{loss:>9.3f}{elapsed:>8.2f}s")
     print(
         "\n   skbayes' probabilities average over the posterior "

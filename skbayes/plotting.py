@@ -224,10 +224,10 @@ def plot_loss_curve(
     >>> from skbayes import BetaBernoulliEstimator
     >>> from skbayes.plotting import plot_loss_curve
     >>> x = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
-    >>> svi = BetaBernoulliEstimator(inference="svi", random_state=0).fit(x)
-    >>> ax = plot_loss_curve(svi)
-    >>> ax.get_ylabel()
-    'loss (negative ELBO)'
+    >>> svi = BetaBernoulliEstimator(inference="svi", random_state=0)
+    >>> ax = plot_loss_curve(svi.set_params(num_steps=500, tol=0).fit(x))  # 500 steps
+    >>> ax.get_ylabel(), len(ax.lines[0].get_xdata())
+    ('loss (negative ELBO)', 500)
     >>> nuts = BetaBernoulliEstimator(
     ...     inference="nuts", num_chains=2, num_samples=1000, num_warmup=200,
     ...     random_state=0,

@@ -201,6 +201,34 @@ class BayesianEstimator(BaseEstimator):
                 )
 
     # -- the posterior --------------------------------------------------------
+    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
+        """Draw from the posterior.
+
+        Exact fits draw afresh from the closed form and SVI fits from the
+        guide; NUTS and Gibbs fits resample their stored chains (with
+        replacement when more draws are asked for than exist).
+
+        Parameters
+        ----------
+        num_samples : int, default=1000
+            Number of draws.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The sites of ``posterior_samples_`` (see the class's
+            Attributes), each with ``num_samples`` draws along its first axis.
+        """
+        check_is_fitted(self)
+        draws = self._draw_posterior(num_samples, make_seed(random_state))
+        return self._as_reported(draws)
+
+    def _as_reported(self, draws: dict) -> dict:
+        """Draws in the shapes users see; a subclass may drop axes."""
+        return draws
+
     def _draw_posterior(self, num_samples: int, seed: int) -> dict:
         """New draws: resampled chains, or fresh from the guide or closed form."""
         posterior = self.posterior_

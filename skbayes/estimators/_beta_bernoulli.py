@@ -12,10 +12,12 @@ from ..inference import BetaGuide
 from ..models import BetaBernoulliModel, ModelData
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
 from ._base import BayesianEstimator
+from ._docs import engine_parameters, fit_attributes
 
 
 class BetaBernoulliEstimator(BayesianEstimator):
-    """Posterior of the success probability of binary data, with a Beta prior.
+    __doc__ = (
+        """Posterior of the success probability of binary data, with a Beta prior.
 
     Each column of X is an independent problem: ``p_j ~ Beta(alpha, beta)``
     and ``X[i, j] ~ Bernoulli(p_j)``. The posterior is known in closed form,
@@ -32,57 +34,27 @@ class BetaBernoulliEstimator(BayesianEstimator):
     guide : str, autoguide class, callable or None, default=None
         The SVI guide. None uses the tutorial's Beta guide; any name accepted
         by the regression estimators works too (``"diagonal"``, ``"mvn"``...).
-    num_steps : int, default=5000
-        Maximum number of SVI steps.
-    learning_rate : float, default=0.05
-        Initial Adam learning rate of SVI.
-    tol : float, default=1e-4
-        Relative change of the smoothed loss below which SVI counts a window
-        as not improving. ``0`` runs all ``num_steps``.
-    n_iter_no_change : int, default=5
-        Windows without improvement before the learning rate is cut; after
-        three cuts SVI stops.
-    num_particles : int, default=8
-        Monte Carlo samples per ELBO estimate. Reparameterised Beta draws
-        give noisy gradients; with one particle the fitted guide comes out
-        about 20% too wide on the tutorial's data, with eight it matches.
-    num_samples : int, default=1000
-        Posterior draws kept after fitting (per chain for NUTS).
-    num_warmup : int, default=500
-        NUTS warm-up iterations per chain.
-    num_chains : int, default=1
-        NUTS chains, run one after another in this process.
-    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
-        Where inference runs.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the fit. The caller's global RNGs are never touched.
-    verbose : bool, default=False
-        Show a progress bar during inference.
-
+"""
+        + engine_parameters(
+            num_steps=5000,
+            num_particles=8,
+            batch_size=False,
+            num_particles_note=(
+                " Reparameterised Beta draws\n        give noisy gradients; with "
+                "one particle the fitted guide comes out\n        about 20% too "
+                "wide on the tutorial's data, with eight it matches."
+            ),
+        )
+        + """
     Attributes
     ----------
     posterior_samples_ : dict of str to ndarray
         ``{"p": array of shape (num_samples, k)}``.
-    posterior_ : skbayes.posterior.FittedPosterior
-        The engine that produced the posterior and how it is held.
     posterior_alpha_, posterior_beta_ : ndarray of shape (k,)
         The exact posterior's Beta parameters (every inference mode).
-    module_ : BetaBernoulliModel
-        The Pyro model.
-    guide_ : callable
-        The fitted guide (SVI only).
-    loss_curve_ : ndarray
-        Negative ELBO at each SVI step.
-    n_iter_ : int
-        SVI steps taken.
-    inference_ : str
-        The engine the fit ran (what ``"auto"`` chose).
-    diagnostics_ : dict
-        NUTS: ``n_eff``, ``r_hat`` and ``divergences``; SVI: ``pareto_k``,
-        the Pareto k-hat of the guide's importance ratios (over 0.7 warns).
-    n_features_in_ : int
-        Number of columns k.
-
+"""
+        + fit_attributes("BetaBernoulliModel")
+        + """
     Examples
     --------
     >>> import numpy as np
@@ -94,6 +66,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
     >>> round(float(est.sample_posterior(20000, random_state=0)["p"].mean()), 2)
     0.67
     """
+    )
 
     _model_class = BetaBernoulliModel
     _parameter_constraints = {
@@ -180,25 +153,8 @@ class BetaBernoulliEstimator(BayesianEstimator):
         return self
 
     # -- posterior ----------------------------------------------------------------
-    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
-        """Draw from the posterior of ``p``.
-
-        Parameters
-        ----------
-        num_samples : int, default=1000
-            Number of draws.
-        random_state : int, RandomState instance or None
-            Seed of the draws.
-
-        Returns
-        -------
-        dict
-            ``{"p": ndarray}`` of shape ``(num_samples,)`` when X was 1-D and
-            ``(num_samples, k)`` otherwise.
-        """
-        check_is_fitted(self)
-        draws = self._draw_posterior(num_samples, make_seed(random_state))["p"]
-        return {"p": draws[:, 0] if self._one_d else draws}
+    def _as_reported(self, draws: dict) -> dict:
+        return {"p": draws["p"][:, 0] if self._one_d else draws["p"]}
 
     def _posterior_mean(self) -> np.ndarray:
         if self.posterior_.kind == "exact":

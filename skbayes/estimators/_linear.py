@@ -19,12 +19,13 @@ from ..priors import (
     resolve_coef_prior,
 )
 from ._base import BayesianEstimator
+from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when forming predictive draws, to bound memory at
 # PREDICT_BLOCK * num_samples floats.
 PREDICT_BLOCK = 4096
 
-_COMMON_DOC = """
+_MODEL_PARAMETERS = """
     inference : {{"auto", "exact", "gibbs", "nuts", "svi"}}, default="auto"
         ``"exact"``: independent draws from the closed-form posterior
         (``"normal"`` prior only). ``"gibbs"``: exact conditional draws
@@ -53,36 +54,9 @@ _COMMON_DOC = """
         Inverse-gamma prior on the noise variance.
     fit_intercept : bool, default=True
         Fit an unshrunk intercept (flat prior, integrated out exactly).
-    num_steps : int, default=10000
-        Maximum number of SVI steps; SVI stops earlier once converged.
-    learning_rate : float, default={learning_rate}
-        Initial Adam learning rate; it is cut on plateaus.
-    tol : float, default=1e-4
-        Relative improvement of the smoothed loss that counts as progress.
-        ``0`` disables early stopping.
-    n_iter_no_change : int, default={n_iter_no_change}
-        Windows of 50 steps without progress before the learning rate is cut
-        (and, after three cuts, before SVI stops).
-    num_particles : int, default={num_particles}
-        Monte Carlo samples per ELBO estimate.
-    batch_size : int or None, default=None
-        Rows per SVI step. ``None`` uses all rows; a smaller value runs
-        minibatch SVI with the likelihood scaled up to the full data, for
-        large ``n``. SVI only.
-    num_samples : int, default=1000
-        Posterior draws kept for prediction (per chain for NUTS and Gibbs).
-    num_warmup : int, default=500
-        NUTS or Gibbs warm-up iterations per chain.
-    num_chains : int, default=1
-        NUTS chains, run one after another in this process; Gibbs chains run
-        together as one batch.
-    device : {{"cpu", "cuda", "cuda:N", "auto"}}, default="cpu"
-        Where inference runs. Fitted state is kept on the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the fit. The caller's global RNGs are never touched.
-    verbose : bool, default=False
-        Show a progress bar during inference.
+"""
 
+_REGRESSOR_ATTRIBUTES = """
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
@@ -92,29 +66,26 @@ _COMMON_DOC = """
     posterior_samples_ : dict of str to ndarray
         Posterior draws: ``"coef"`` (S, d), ``"intercept"`` (S,),
         ``"noise_scale"`` (S,) and the prior's latent sites.
-    posterior_ : skbayes.posterior.FittedPosterior
-        The engine that produced the posterior, how it is held (stored chains,
-        a fitted guide or a closed form), its chains and diagnostics.
-    module_ : LinearRegressionModel
-        The Pyro model.
-    guide_ : callable
-        The fitted guide (SVI).
-    loss_curve_ : ndarray
-        Negative ELBO at each SVI step.
-    n_iter_ : int
-        SVI steps taken.
-    inference_ : str
-        The engine the fit ran (what ``"auto"`` chose).
-    diagnostics_ : dict
-        NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site, and total
-        ``divergences`` (None for Gibbs). SVI: ``pareto_k``, the Pareto k-hat
-        of the guide's importance ratios p/q (Yao et al. 2018); over 0.7 the
-        fit warns that the guide misses posterior mass.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of str
+"""
+
+
+def _regressor_doc(
+    *, guide: str, noise: str, learning_rate, n_iter_no_change, num_particles
+) -> str:
+    """The Parameters and Attributes sections both regressors share."""
+    return (
+        _MODEL_PARAMETERS.format(guide=guide, noise=noise)
+        + engine_parameters(
+            learning_rate=learning_rate,
+            n_iter_no_change=n_iter_no_change,
+            num_particles=num_particles,
+        )
+        + _REGRESSOR_ATTRIBUTES
+        + fit_attributes("LinearRegressionModel")
+        + """    feature_names_in_ : ndarray of str
         Feature names, when X had string column names.
 """
+    )
 
 
 class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
@@ -278,26 +249,6 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         mean = draws["coef"] @ X.T + draws["intercept"][:, None]
         return mean + draws["noise_scale"][:, None] * rng.standard_normal(mean.shape)
 
-    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
-        """Draw from the posterior.
-
-        SVI fits draw afresh from the guide. NUTS fits resample the stored
-        chains (with replacement when more draws are asked for than exist).
-
-        Parameters
-        ----------
-        num_samples : int, default=1000
-        random_state : int, RandomState instance or None
-
-        Returns
-        -------
-        dict of str to ndarray
-            ``"coef"`` (S, d), ``"intercept"`` (S,), ``"noise_scale"`` (S,)
-            and each latent site of the prior.
-        """
-        check_is_fitted(self)
-        return self._draw_posterior(num_samples, make_seed(random_state))
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
@@ -320,7 +271,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         ``skbayes.priors`` (whose parameters ``GridSearchCV`` can tune as
         ``prior__scale`` and so on).
 """
-        + _COMMON_DOC.format(
+        + _regressor_doc(
             guide="mvn",
             noise="inverse_gamma",
             learning_rate=0.05,
@@ -403,14 +354,14 @@ class HorseshoeRegression(_BayesianLinearBase):
     slab_df : float, default=4.0
         Regularised only: degrees of freedom of the slab.
 """
-        + _COMMON_DOC.format(
+        + _regressor_doc(
             guide="lowrank",
             noise="inverse_gamma",
             learning_rate=0.05,
             num_particles=4,
             n_iter_no_change=3,
         )
-        + """
+        + """\
     noise_scale_ : float
         The fitted noise scale, when ``noise="point"``.
 

@@ -19,6 +19,7 @@ from .._runtime import make_seed, resolve_device
 from ..models import LogisticData, LogisticRegressionModel
 from ..priors import COEF_PRIORS, CoefPrior, Normal, resolve_coef_prior
 from ._base import BayesianEstimator
+from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when averaging over posterior draws, to bound memory at
 # PREDICT_BLOCK * draws * classes floats.
@@ -30,7 +31,8 @@ DEFAULT_COEF_SCALE = 2.5
 
 
 class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
-    """Bayesian logistic and multinomial regression with any coefficient prior.
+    __doc__ = (
+        """Bayesian logistic and multinomial regression with any coefficient prior.
 
     Two classes: ``P(y = classes_[1] | x) = sigmoid(x @ coef + intercept)``.
     More: ``P(y = classes_[k] | x) = softmax_k(x @ coef_k + intercept_k)``,
@@ -72,31 +74,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         ``autoscale``): ``coef_j``'s prior scale is the prior's divided by
         the sd of column j. ``coef_`` is always for X as given. With
         ``False`` the prior applies to X as given.
-    num_steps : int, default=10000
-        Maximum number of SVI steps; SVI stops earlier once converged.
-    learning_rate : float, default=0.05
-        Initial Adam learning rate; it is cut on plateaus.
-    tol : float, default=1e-4
-        Relative improvement of the smoothed loss that counts as progress.
-    n_iter_no_change : int, default=5
-        Windows of 50 steps without progress before the learning rate is cut.
-    num_particles : int, default=1
-        Monte Carlo samples per ELBO estimate.
-    batch_size : int or None, default=None
-        Rows per SVI step, for large ``n``; SVI only.
-    num_samples : int, default=1000
-        Posterior draws kept (per chain for NUTS and Gibbs).
-    num_warmup : int, default=500
-        NUTS or Gibbs warm-up iterations per chain.
-    num_chains : int, default=1
-        MCMC chains.
-    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
-        Where inference runs. Fitted state is kept on the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the fit. The caller's global RNGs are never touched.
-    verbose : bool, default=False
-        Show a progress bar during inference.
-
+"""
+        + engine_parameters()
+        + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -108,20 +88,9 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     posterior_samples_ : dict of str to ndarray
         Posterior draws: ``"coef"`` (S, d) or (S, K, d), ``"intercept"`` (S,)
         or (S, K), and the prior's latent sites (per standardised column).
-    posterior_ : skbayes.posterior.FittedPosterior
-        The engine, how the posterior is held, chains and diagnostics.
-    module_ : LogisticRegressionModel
-        The Pyro model.
-    inference_ : str
-        The engine the fit ran (what ``"auto"`` chose).
-    diagnostics_ : dict
-        NUTS and Gibbs: ``n_eff`` and ``r_hat`` per site; SVI: ``pareto_k``,
-        the Pareto k-hat of the guide's importance ratios (over 0.7 warns).
-    loss_curve_ : ndarray
-        Negative ELBO at each SVI step.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of str
+"""
+        + fit_attributes("LogisticRegressionModel")
+        + """    feature_names_in_ : ndarray of str
         Feature names, when X had string column names.
 
     Examples
@@ -138,6 +107,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     array([[0.4, 0.6],
            [0.3, 0.7]])
     """
+    )
 
     _model_class = LogisticRegressionModel
     _parameter_constraints = {
@@ -327,23 +297,6 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         if len(self.classes_) == 2:
             return log_proba[:, 1] - log_proba[:, 0]
         return log_proba - log_proba.mean(1, keepdims=True)
-
-    def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
-        """Draw from the posterior.
-
-        Parameters
-        ----------
-        num_samples : int, default=1000
-        random_state : int, RandomState instance or None
-
-        Returns
-        -------
-        dict of str to ndarray
-            ``"coef"`` (S, d) or (S, K, d), ``"intercept"`` (S,) or (S, K),
-            and each latent site of the prior.
-        """
-        check_is_fitted(self)
-        return self._draw_posterior(num_samples, make_seed(random_state))
 
     def sample_posterior_predictive(
         self, X, num_samples: int = 1000, random_state=None

@@ -291,28 +291,23 @@ def run_svi(
     # Argument checks cost a third of a step here; a bad step shows up as a
     # non-finite loss instead, which the loop below handles.
     with pyro.validation_enabled(False):
-        return _optimise(
-            loss_fn,
-            params,
-            learning_rate,
-            max_steps,
-            tol,
-            n_iter_no_change,
-            verbose,
-            step_scales,
-        )
+        schedule = _Schedule(learning_rate, max_steps, tol, n_iter_no_change)
+        return _optimise(loss_fn, params, schedule, step_scales, verbose)
 
 
-def _optimise(
-    loss_fn,
-    params,
-    learning_rate,
-    max_steps,
-    tol,
-    n_iter_no_change,
-    verbose,
-    step_scales=None,
-):
+@dataclass(frozen=True)
+class _Schedule:
+    """When ``_optimise`` cuts the learning rate and when it stops."""
+
+    learning_rate: float
+    max_steps: int
+    tol: float
+    n_iter_no_change: int
+
+
+def _optimise(loss_fn, params, schedule: _Schedule, step_scales, verbose):
+    learning_rate, max_steps = schedule.learning_rate, schedule.max_steps
+    tol, n_iter_no_change = schedule.tol, schedule.n_iter_no_change
     optimizer = Adam(params, learning_rate, step_scales=step_scales)
     losses = np.empty(max_steps)
     lr, best, stalled, decays, recoveries = learning_rate, math.inf, 0, 0, 0
@@ -463,15 +458,18 @@ def _progress_bar(total: int):
 def draw_from_guide(guide, sites: dict, num_samples: int, data: tuple) -> dict:
     """``num_samples`` draws of each latent site from a fitted guide.
 
-    Gaussian autoguides draw all at once from their posterior; other guides
-    are traced once per draw. Must run in the parameter-store scope the guide
-    was fitted in.
+    Gaussian autoguides and guides that offer ``rsample_with_log_prob``
+    (``BetaGuide``) draw all at once; other guides are traced once per draw.
+    Must run in the parameter-store scope the guide was fitted in.
     """
     with torch.no_grad():
         if isinstance(guide, AutoContinuous):
             latent = guide.get_posterior().sample((num_samples,))
             values, _ = constrain(split_latent(guide, latent), sites)
             return values
+        if hasattr(guide, "rsample_with_log_prob"):
+            values, _ = guide.rsample_with_log_prob(num_samples)
+            return {name: values[name] for name in sites}
         draws = {name: [] for name in sites}
         for _ in range(num_samples):
             trace = poutine.trace(guide).get_trace(*data)

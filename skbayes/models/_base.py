@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,6 +209,25 @@ class BayesianModule(PyroModule):
     def with_fixed_parameters(self, values: dict | None = None) -> BayesianModule:
         """The model with its point parameters fixed, at ``values`` or as fitted."""
         return self
+
+    def replace(self, **changes) -> BayesianModule:
+        """A new model with some constructor arguments changed, on this device.
+
+        The other arguments are read from the attributes of the same name, as
+        sklearn's ``get_params`` reads an estimator's: a subclass stores each
+        argument of its ``__init__`` under its own name.
+        """
+        signature = inspect.signature(type(self).__init__)
+        arguments = {
+            name: getattr(self, name)
+            for name, parameter in list(signature.parameters.items())[1:]
+            if parameter.kind
+            in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+            and name not in ("dtype", "device")
+        }
+        arguments.update(changes)
+        model = type(self)(**arguments, dtype=self.anchor.dtype)
+        return model.to(self.anchor.device)
 
     def initial_values(self, start: Start) -> dict | None:
         """Constrained starting values of every latent site of this model."""

@@ -233,6 +233,36 @@ NOISE_GRID_DROP = 40.0
 
 
 @dataclass(frozen=True)
+class NormalLinearSpec:
+    """What the closed forms of a Normal-prior linear model read from it.
+
+    Attributes
+    ----------
+    scale : float
+        Prior scale of the coefficients.
+    noise : {"inverse_gamma", "point"} or float
+        As in ``LinearRegressionModel``: an inverse-gamma prior on
+        ``sigma**2``, a marginal-likelihood point estimate, or the fixed noise
+        scale.
+    noise_prior : tuple of float
+        Shape and rate of the inverse-gamma prior on ``sigma**2``.
+    fit_intercept : bool
+        Whether the data were centred for a flat-prior intercept.
+    """
+
+    scale: float
+    noise: str | float = "inverse_gamma"
+    noise_prior: tuple[float, float] = (0.1, 0.1)
+    fit_intercept: bool = True
+
+    def marginal(self, svals, uty, yty, n: int) -> NormalMarginal:
+        """The noise variance's marginal density for these data summaries."""
+        return NormalMarginal(
+            svals, uty, yty, n, self.scale, self.fit_intercept, tuple(self.noise_prior)
+        )
+
+
+@dataclass(frozen=True)
 class NormalLinearPosterior:
     """Independent exact draws of the Normal-prior linear model's posterior.
 
@@ -271,21 +301,11 @@ class NormalLinearPosterior:
 
     @classmethod
     def from_stats(
-        cls,
-        svd: tuple,
-        yty: torch.Tensor,
-        n: int,
-        *,
-        scale: float,
-        noise: str | float,
-        noise_prior: tuple[float, float],
-        fit_intercept: bool,
-        dtype: torch.dtype,
+        cls, svd: tuple, yty: torch.Tensor, n: int, spec: NormalLinearSpec, dtype
     ) -> NormalLinearPosterior:
         """The posterior from the thin SVD of the centred data (float64)."""
-        marginal = NormalMarginal(
-            *svd[:2], yty, n, scale, fit_intercept, tuple(noise_prior)
-        )
+        marginal = spec.marginal(*svd[:2], yty, n)
+        noise = spec.noise
         var_y = float(yty) / max(n - 1, 1)
         point, noise_var, noise_range = {}, None, None
         if noise == "inverse_gamma":
@@ -299,7 +319,9 @@ class NormalLinearPosterior:
             noise_var = float(noise) ** 2
         if noise_range is None:
             marginal = None
-        return cls(svd, float(scale), noise_var, marginal, noise_range, point, dtype)
+        return cls(
+            svd, float(spec.scale), noise_var, marginal, noise_range, point, dtype
+        )
 
     def sample(self, num_samples: int, rng: np.random.Generator) -> dict:
         """``{"noise_var": (S,), "coef": (S, d)}`` (no ``noise_var`` if fixed)."""
@@ -371,12 +393,10 @@ class NormalStart:
     ``Normal(0, 1)`` prior, the posterior precision is ``4 + 1``:
 
     >>> import torch
-    >>> from skbayes.models.conjugate import normal_prior_start
+    >>> from skbayes.models.conjugate import NormalLinearSpec, normal_prior_start
     >>> one = torch.ones(1, 1, dtype=torch.float64)
-    >>> start = normal_prior_start(
-    ...     4 * one, 2 * one[0], one[0, 0], 4, scale=1.0, noise=1.0,
-    ...     noise_prior=(0.1, 0.1), fit_intercept=False,
-    ... )
+    >>> spec = NormalLinearSpec(scale=1.0, noise=1.0, fit_intercept=False)
+    >>> start = normal_prior_start(4 * one, 2 * one[0], one[0, 0], 4, spec)
     >>> start.noise_var
     1.0
     >>> round(start.coef_cov.item(), 12), round(start.coef_mean.item(), 12)
@@ -421,11 +441,7 @@ def normal_prior_start(
     xty: torch.Tensor,
     yty: torch.Tensor,
     n: int,
-    *,
-    scale: float,
-    noise: str | float,
-    noise_prior: tuple[float, float],
-    fit_intercept: bool,
+    spec: NormalLinearSpec,
 ) -> NormalStart:
     """The noise variance's mode and the coefficients' posterior given it.
 
@@ -438,15 +454,10 @@ def normal_prior_start(
         Centred ``X'X`` (d, d), ``X'y`` (d,) and ``y'y``.
     n : int
         Rows of X.
-    scale : float
-        Prior scale of the coefficients.
-    noise : {"inverse_gamma", "point"} or float
-        As in ``LinearRegressionModel``: a posterior mode, a marginal
-        likelihood maximum, or the fixed noise scale.
-    noise_prior : tuple of float
-        Shape and rate of the inverse-gamma prior on ``sigma**2``.
-    fit_intercept : bool
-        Whether the data were centred for a flat-prior intercept.
+    spec : NormalLinearSpec
+        The prior scale and the noise model: with ``noise="inverse_gamma"``
+        the start is the posterior mode of ``sigma**2``, with ``"point"`` its
+        marginal-likelihood maximum.
 
     Returns
     -------
@@ -457,15 +468,13 @@ def normal_prior_start(
     With much data and a vague prior, the start is least squares:
 
     >>> import torch
-    >>> from skbayes.models.conjugate import normal_prior_start
+    >>> from skbayes.models.conjugate import NormalLinearSpec, normal_prior_start
     >>> gen = torch.Generator().manual_seed(0)
     >>> X = torch.randn(500, 2, generator=gen, dtype=torch.float64)
     >>> y = X @ torch.tensor([1.0, -2.0], dtype=torch.float64)
     >>> y = y + 0.5 * torch.randn(500, generator=gen, dtype=torch.float64)
-    >>> start = normal_prior_start(
-    ...     X.T @ X, X.T @ y, y @ y, 500, scale=10.0, noise="inverse_gamma",
-    ...     noise_prior=(0.1, 0.1), fit_intercept=False,
-    ... )
+    >>> spec = NormalLinearSpec(scale=10.0, fit_intercept=False)
+    >>> start = normal_prior_start(X.T @ X, X.T @ y, y @ y, 500, spec)
     >>> [round(v, 1) for v in start.coef_mean.tolist()]
     [1.0, -2.0]
     >>> round(start.noise_var**0.5, 1)
@@ -477,9 +486,8 @@ def normal_prior_start(
     gram, xty, yty = (t.to(torch.float64) for t in (gram, xty, yty))
     d = gram.shape[0]
     svals, uty, _ = thin_svd_from_gram(gram, xty)
-    marginal = NormalMarginal(
-        svals, uty, yty, n, scale, fit_intercept, tuple(noise_prior)
-    )
+    marginal = spec.marginal(svals, uty, yty, n)
+    noise, scale = spec.noise, spec.scale
     var_y = float(yty) / max(n - 1, 1)
     if isinstance(noise, str):
         with_prior = noise == "inverse_gamma"

@@ -17,7 +17,12 @@ from torch.nn.functional import softplus
 from ..priors import CoefPrior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
 from ._base import BayesianModule, DesignData, Start
-from .conjugate import NormalLinearPosterior, normal_prior_start, thin_svd
+from .conjugate import (
+    NormalLinearPosterior,
+    NormalLinearSpec,
+    normal_prior_start,
+    thin_svd,
+)
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
 #: The priors (by ``gibbs_kernel``) the linear model's Gibbs kernels sample.
@@ -232,7 +237,6 @@ class LinearRegressionModel(BayesianModule):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._init_kwargs = kwargs
         self.init_noise_scale = float(init_noise_scale)
         self.prior = prior
         self.n_features = int(n_features)
@@ -307,28 +311,12 @@ class LinearRegressionModel(BayesianModule):
             thin_svd(X, y, stats),
             stats[2],
             self.n_samples,
-            scale=scale,
-            noise=self.noise,
-            noise_prior=self.noise_prior,
-            fit_intercept=self.fit_intercept,
-            dtype=self.anchor.dtype,
+            self._normal_spec(scale),
+            self.anchor.dtype,
         )
 
-    def replace(self, **changes) -> LinearRegressionModel:
-        """A new model with some constructor arguments changed, on this device."""
-        arguments = {
-            "prior": self.prior,
-            "n_features": self.n_features,
-            "n_samples": self.n_samples,
-            "noise": self.noise,
-            "noise_prior": self.noise_prior,
-            "fit_intercept": self.fit_intercept,
-            "init_noise_scale": self.init_noise_scale,
-            **self._init_kwargs,
-            "dtype": self.anchor.dtype,
-        }
-        arguments.update(changes)
-        return type(self)(**arguments).to(self.anchor.device)
+    def _normal_spec(self, scale: float) -> NormalLinearSpec:
+        return NormalLinearSpec(scale, self.noise, self.noise_prior, self.fit_intercept)
 
     def start(self, data: LinearData) -> LinearStart:
         scale = self.prior.fixed_gaussian_scale
@@ -337,14 +325,7 @@ class LinearRegressionModel(BayesianModule):
             return LinearStart(coef=coef, noise_scale=noise_scale)
         # The conjugate answer given the noise's mode, and its covariance:
         # SVI then starts where the posterior is, not at a ridge guess.
-        conj = normal_prior_start(
-            *data.stats,
-            self.n_samples,
-            scale=scale,
-            noise=self.noise,
-            noise_prior=self.noise_prior,
-            fit_intercept=self.fit_intercept,
-        )
+        conj = normal_prior_start(*data.stats, self.n_samples, self._normal_spec(scale))
         covariance = {"coef": conj.coef_cov}
         if self.noise == "inverse_gamma":
             sd = conj.log_noise_var_sd

@@ -205,7 +205,6 @@ class LogisticRegressionModel(BayesianModule):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._init_kwargs = kwargs
         self.prior = prior
         self.n_features = int(n_features)
         self.n_samples = int(n_samples)
@@ -259,22 +258,6 @@ class LogisticRegressionModel(BayesianModule):
         return sites
 
     # -- capabilities ---------------------------------------------------------
-    def replace(self, **changes) -> LogisticRegressionModel:
-        """A new model with some constructor arguments changed, on this device."""
-        arguments = {
-            "prior": self.prior,
-            "n_features": self.n_features,
-            "n_samples": self.n_samples,
-            "n_classes": self.n_classes,
-            "fit_intercept": self.fit_intercept,
-            "intercept_scale": self.intercept_scale,
-            "n_observations": self.n_observations,
-            **self._init_kwargs,
-            "dtype": self.anchor.dtype,
-        }
-        arguments.update(changes)
-        return type(self)(**arguments).to(self.anchor.device)
-
     def configured(self, *, centered: bool, start: Start) -> LogisticRegressionModel:
         return self.replace(prior=self.prior.with_parameterization(centered))
 

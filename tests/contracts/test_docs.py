@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 import re
 import subprocess
@@ -34,6 +35,7 @@ CODE_BLOCK = re.compile(
 # Pages whose code is not ours to run here: benchmarks.md is written and
 # tested with the benchmarks.
 SKIPPED_PAGES = {"benchmarks.md"}
+ESTIMATORS = sorted(name for name in skbayes.__all__ if name[0].isupper())
 
 
 def _doctest_cases() -> list:
@@ -95,6 +97,29 @@ def test_every_public_module_has_examples():
         "skbayes.plotting.plot_predictive",
     ]:
         assert name in tested
+
+
+# A numpydoc entry: "name : type" (or "a, b : type") at the section's indent.
+DOC_ENTRY = re.compile(r"^    (?P<names>\w+(?:, \w+)*) :", re.M)
+
+
+def _documented(doc: str, section: str) -> list[str]:
+    body = doc.split(f"\n    {section}\n    {'-' * len(section)}\n", 1)[1]
+    body = re.split(r"\n\n    \w+\n    -+\n", body, maxsplit=1)[0]
+    return [n for m in DOC_ENTRY.finditer(body) for n in m["names"].split(", ")]
+
+
+@pytest.mark.parametrize(
+    "est", [getattr(skbayes, n) for n in ESTIMATORS], ids=list(ESTIMATORS)
+)
+def test_estimator_docstring_documents_every_parameter_in_order(est):
+    """The shared sections (``estimators/_docs.py``) fit each signature."""
+    signature = list(inspect.signature(est.__init__).parameters)[1:]
+    assert _documented(est.__doc__, "Parameters") == signature
+    attributes = _documented(est.__doc__, "Attributes")
+    assert len(attributes) == len(set(attributes))
+    assert all(a.endswith("_") for a in attributes)
+    assert {"posterior_", "inference_", "diagnostics_"} <= set(attributes)
 
 
 def _code_blocks(path: Path) -> list[str]:

@@ -51,32 +51,41 @@ def _expected_failures(estimator):
     return {}
 
 
+# The default engines ("auto": exact, exact, Gibbs) and each other engine once.
+# Chains are short (Gibbs extends them to at most 4 x 100 draws) and SVI is
+# capped: these check the interface, accuracy is tested elsewhere. SVI starts
+# at the conjugate answer (normal prior), a ridge fit (horseshoe) or the
+# Laplace approximation (logistic), so capped runs reach the checks' bars.
+ESTIMATORS = [
+    BetaBernoulliEstimator(random_state=0, num_steps=300),
+    BayesianLinearRegression(random_state=0),
+    BayesianLinearRegression(inference="svi", num_steps=500, random_state=0),
+    BayesianLinearRegression(
+        inference="gibbs", num_samples=100, num_warmup=50, random_state=0
+    ),
+    HorseshoeRegression(
+        inference="gibbs", num_samples=100, num_warmup=50, random_state=0
+    ),
+    BayesianLogisticRegression(
+        inference="gibbs", num_samples=100, num_warmup=50, random_state=0
+    ),
+]
+# SVI of the other two models: the same sklearn layer as above, with guides
+# of their own; about three minutes, so in the slow tier.
+SLOW_ESTIMATORS = [
+    HorseshoeRegression(inference="svi", num_steps=1000, random_state=0),
+    BayesianLogisticRegression(inference="svi", num_steps=500, random_state=0),
+]
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(
-    [
-        # The default engines ("auto": exact, exact, Gibbs) and SVI.
-        BetaBernoulliEstimator(random_state=0, num_steps=300),
-        BayesianLinearRegression(random_state=0),
-        # SVI capped: the checks test the interface, and SVI starts at the
-        # conjugate answer (normal prior) or a ridge fit (horseshoe).
-        BayesianLinearRegression(inference="svi", num_steps=500, random_state=0),
-        HorseshoeRegression(inference="svi", num_steps=1000, random_state=0),
-        # Short chains (Gibbs extends them to at most 4 x 100 draws): these
-        # check the interface; accuracy is tested elsewhere.
-        BayesianLinearRegression(
-            inference="gibbs", num_samples=100, num_warmup=50, random_state=0
-        ),
-        HorseshoeRegression(
-            inference="gibbs", num_samples=100, num_warmup=50, random_state=0
-        ),
-        # SVI starts at the Laplace approximation: 500 steps reach the checks'
-        # accuracy bars.
-        BayesianLogisticRegression(inference="svi", num_steps=500, random_state=0),
-        BayesianLogisticRegression(
-            inference="gibbs", num_samples=100, num_warmup=50, random_state=0
-        ),
-    ],
-    expected_failed_checks=_expected_failures,
-)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(SLOW_ESTIMATORS, expected_failed_checks=_expected_failures)
+def test_sklearn_compatible_svi(estimator, check):
     check(estimator)

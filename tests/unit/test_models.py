@@ -13,7 +13,11 @@ from scipy.optimize import minimize_scalar
 
 from skbayes.models import BayesianModule, LinearRegressionModel
 from skbayes.models._transforms import constrain
-from skbayes.models.conjugate import normal_prior_start, thin_svd_from_gram
+from skbayes.models.conjugate import (
+    NormalLinearSpec,
+    normal_prior_start,
+    thin_svd_from_gram,
+)
 from skbayes.models.whitening import (
     NormalConditionalWhitening,
     ScaleMixtureConditionalWhitening,
@@ -162,10 +166,7 @@ def test_normal_prior_start_is_the_mode_and_the_conditional(
         Xt.T @ yt,
         yt @ yt,
         n,
-        scale=scale,
-        noise=noise,
-        noise_prior=noise_prior,
-        fit_intercept=fit_intercept,
+        NormalLinearSpec(scale, noise, noise_prior, fit_intercept),
     )
     if isinstance(noise, str):
         log_density = _log_noise_density(X, y, scale, noise, noise_prior, fit_intercept)
@@ -194,16 +195,8 @@ def test_point_noise_without_a_maximum_stops_at_the_floor():
     X = rng.normal(size=(3, 3))
     y = rng.normal(size=3)
     X, y = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
-    start = normal_prior_start(
-        X.T @ X,
-        X.T @ y,
-        y @ y,
-        3,
-        scale=2.0,
-        noise="point",
-        noise_prior=(0.1, 0.1),
-        fit_intercept=True,
-    )
+    spec = NormalLinearSpec(scale=2.0, noise="point", fit_intercept=True)
+    start = normal_prior_start(X.T @ X, X.T @ y, y @ y, 3, spec)
     var_y = float(y @ y) / 2
     assert 1e-12 * var_y <= start.noise_var < 1e-6 * var_y
     assert torch.isfinite(start.coef_mean).all()

@@ -140,9 +140,11 @@ def test_direct_elbo_equals_pyro_trace_elbo_in_expectation():
         guide = AutoLowRankMultivariateNormal(model, rank=1)
         guide(X, y)
         direct = float(direct_elbo(model, guide, (X, y))((X, y), 100_000))
-        reference = -Trace_ELBO(num_particles=2000).loss(model, guide, X, y)
-    # Trace_ELBO's standard error here is about 0.045 (sd 2 per particle).
-    assert direct == pytest.approx(reference, abs=0.2)
+        reference = -Trace_ELBO(num_particles=1000).loss(model, guide, X, y)
+    # Trace_ELBO's standard error here is about 0.063 (sd 2 per particle over
+    # 1000 particles); the margin is 4 of them. The direct estimate's own error
+    # (100,000 particles, entropy exact) is a tenth of that.
+    assert direct == pytest.approx(reference, abs=0.25)
 
 
 def test_own_adam_follows_torch_adam_exactly():

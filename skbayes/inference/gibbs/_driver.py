@@ -34,7 +34,7 @@ GIBBS_KERNELS: dict[str, type[GibbsKernel]] = {
 _PRIOR_KERNELS = ("normal", "horseshoe")
 
 Sampler = Literal["auto", "rue", "bhattacharya"]
-TauUpdate = Literal["auto", "both", "conjugate", "blocked"]
+TauUpdate = Literal["auto", "both", "conjugate", "marginal", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class GibbsResult:
         given float, or the empirical-Bayes estimate for ``noise="point"``.
     sampler : {"svd", "rue", "bhattacharya"}
         The algorithm that drew ``coef``.
-    tau_update : {"both", "conjugate", "blocked"} or None
+    tau_update : {"both", "conjugate", "marginal", "blocked"} or None
         How ``tau`` was updated (horseshoe only).
     """
 
@@ -67,7 +67,7 @@ class GibbsResult:
 #: Effective draws of every site a Gibbs run aims for (summed over chains):
 #: Vehtari et al. (2021) ask for a bulk ESS over 400 before trusting R-hat.
 TARGET_ESS = 400
-#: A run that falls short of TARGET_ESS is extended, by doubling, to at most
+#: A run that falls short of TARGET_ESS is extended to at most
 #: this many times ``num_samples`` draws per chain.
 MAX_GROWTH = 4
 
@@ -83,10 +83,11 @@ def drive(
 ) -> tuple[dict, object]:
     """Run ``num_warmup + num_samples`` sweeps of ``kernel`` from ``state``.
 
-    With ``target_ess``, the chains are then extended, doubling the draws
-    each time, until the smallest effective sample size of any reported
-    quantity reaches it or there are ``max_samples`` draws per chain: a short
-    run then means a slowly mixing posterior, not too few sweeps.
+    With ``target_ess``, the chains are then extended until the smallest
+    effective sample size of any reported quantity reaches it or there are
+    ``max_samples`` draws per chain: a short run then means a slowly mixing
+    posterior, not too few sweeps. Each extension asks for the draws that the
+    effective sample size per draw so far says are missing.
 
     Returns the draws after warm-up of every site ``kernel.report`` gives,
     shape ``(chains, draws, ...)``, and the last state.
@@ -94,8 +95,15 @@ def drive(
     out, state = _sweeps(kernel, state, num_samples, first=0, num_warmup=num_warmup)
     done = num_samples
     limit = num_samples if max_samples is None else max_samples
-    while target_ess is not None and done < limit and _min_ess(out) < target_ess:
-        more = min(done, limit - done)
+    while target_ess is not None and done < limit:
+        ess = _min_ess(out)
+        if ess >= target_ess:
+            break
+        # Effective draws grow about in proportion to draws: ask for what
+        # the rate so far says is missing, a quarter more for the noise in
+        # that estimate, and at least a quarter of what there is.
+        wanted = done * (target_ess / max(ess, 1.0) - 1.0) * 1.25
+        more = min(limit - done, max(math.ceil(wanted), done // 4, 1))
         extra, state = _sweeps(kernel, state, more, first=num_warmup + done)
         out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
         done += more
@@ -104,21 +112,16 @@ def drive(
 
 def _sweeps(kernel, state, count: int, *, first: int, num_warmup: int = 0):
     """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``."""
-    out = None
+    kept = []
     for offset in range(num_warmup + count):
         step = first + offset
         state = kernel.sample(state, step, warmup=offset < num_warmup)
-        if offset < num_warmup:
-            continue
-        # The state at the end of a sweep is one draw of the chain.
-        report = kernel.report(state)
-        if out is None:
-            out = {
-                name: value.new_empty((value.shape[0], count, *value.shape[1:]))
-                for name, value in report.items()
-            }
-        for name, value in report.items():
-            out[name][:, offset - num_warmup] = value
+        if offset >= num_warmup:
+            # The state at the end of a sweep is one draw of the chain. The
+            # draws are stacked once at the end: a copy into a buffer per
+            # site and draw would cost as much as a fifth of a sweep.
+            kept.append(kernel.report(state))
+    out = {name: torch.stack([r[name] for r in kept], 1) for name in kept[0]}
     return out, state
 
 
@@ -200,10 +203,10 @@ def _check_options(noise, noise_prior, counts, sampler, tau_update) -> tuple:
             "num_samples and num_chains must be >= 1 and num_warmup >= 0; got "
             f"{num_samples}, {num_chains} and {num_warmup}."
         )
-    if tau_update not in ("auto", "both", "conjugate", "blocked"):
+    if tau_update not in ("auto", "both", "conjugate", "marginal", "blocked"):
         raise ValueError(
-            "tau_update must be 'auto', 'both', 'conjugate' or 'blocked', got "
-            f"{tau_update!r}."
+            "tau_update must be 'auto', 'both', 'conjugate', 'marginal' or "
+            f"'blocked', got {tau_update!r}."
         )
     if sampler not in ("auto", "rue", "bhattacharya"):
         raise ValueError(
@@ -284,14 +287,16 @@ def run_gibbs(
     tau_update : {"auto", "both", "conjugate", "blocked"}
         Horseshoe only: how the global scale ``tau`` (and ``sigma**2``)
         move. ``"conjugate"``: Makalic and Schmidt's inverse-gamma draw of
-        ``tau`` given ``coef``. ``"blocked"``: Metropolis steps on ``tau``
-        and ``sigma**2`` with ``coef`` integrated out, then a fresh ``coef``
-        (after Johndrow et al. 2020). ``"both"``: both each sweep. The
-        conjugate draw of ``sigma**2 | coef`` is made in every case.
-        ``"auto"`` is ``"both"`` when ``d > n``, where the conjugate draw of
-        ``tau`` alone mixes slowly, and ``"conjugate"`` otherwise, where it
-        gives more effective draws per second for every site (``"both"``
-        costs two more Cholesky factorisations per sweep).
+        ``tau`` given ``coef`` and ``lambda``. ``"marginal"``: a slice update
+        of ``tau`` given ``coef`` with ``lambda`` integrated out (see
+        ``update_horseshoe_scales``). ``"blocked"``: Metropolis steps on
+        ``tau`` and ``sigma**2`` with ``coef`` integrated out, then a fresh
+        ``coef`` (after Johndrow et al. 2020). ``"both"``: the blocked steps
+        and the conjugate draw each sweep. The conjugate draw of ``sigma**2 |
+        coef`` is made in every case. ``"auto"`` is ``"marginal"`` when
+        ``d <= 2 n`` and ``"both"`` otherwise, the choice that gave the most
+        effective draws per second of ``tau`` and the coefficients at the
+        sizes measured (``docs/benchmarks.md``, "Gibbs").
     stats : tuple of Tensor, optional
         ``(Xc'Xc, Xc'yc)``, of shapes (d, d) and (d,), when already computed
         (converted to float64 on ``Xc``'s device). They replace the products
@@ -319,6 +324,9 @@ def run_gibbs(
     * when sampled, ``sigma**2 | coef, y ~ IG(shape + dof/2, rate +
       RSS/2)`` with ``dof = n - 1`` if ``fit_intercept`` else ``n``;
     * ``nu_j | lambda_j ~ IG(1, 1 + 1/lambda_j**2)``;
+    * with ``tau_update="marginal"``: ``log tau`` by slice sampling from
+      ``p(tau | coef, nu)``, in which ``coef_j | tau, nu_j`` is a Cauchy of
+      scale ``tau sqrt(2 / nu_j)`` (``lambda`` integrated out);
     * ``lambda_j**2 | coef_j, tau, nu_j ~ IG(1, 1/nu_j + coef_j**2/(2 tau**2))``;
     * with ``tau_update`` ``"conjugate"`` or ``"both"``: ``xi | tau ~ IG(1,
       1/A**2 + 1/tau**2)``, then ``tau**2 | coef, lambda, xi ~ IG((d + 1)/2,
@@ -374,7 +382,7 @@ def run_gibbs(
     lambda (2, 10, 3)
     z (2, 10, 3)
     >>> result.sampler, result.tau_update, result.noise_scale
-    ('rue', 'conjugate', None)
+    ('rue', 'marginal', None)
     """
     _check_data(Xc, yc, stats)
     prior = check_gibbs_prior(prior)

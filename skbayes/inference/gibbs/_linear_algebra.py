@@ -25,7 +25,7 @@ __all__ = ["sample_bhattacharya", "sample_rue"]
 def _cholesky(matrix: torch.Tensor) -> torch.Tensor:
     """Lower Cholesky factor, with one retry on a slightly lifted diagonal."""
     chol, info = torch.linalg.cholesky_ex(matrix)
-    if bool((info > 0).any()):
+    if info.any():
         # I + PSD is positive definite in exact arithmetic; only rounding in
         # a badly scaled matrix can break it. A relative jitter of 1e-10
         # moves the draw far less than its own spread.
@@ -85,8 +85,8 @@ def sample_rue(
     inv_var = noise_var.reciprocal()[..., None]
     if chol is None:
         prec = scale[..., :, None] * gram * (scale * inv_var)[..., None, :]
-        eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-        chol = _cholesky(prec + eye)
+        prec.diagonal(dim1=-2, dim2=-1).add_(1.0)
+        chol = _cholesky(prec)
     # With B = L L': z = L^{-T} (L^{-1} b + eps) has mean B^{-1} b and
     # covariance L^{-T} L^{-1} = B^{-1}: two triangular solves per draw.
     b = (scale * xty * inv_var).unsqueeze(-1)

@@ -31,11 +31,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
-from ._updates import _DTYPE, _inverse_gamma, _metropolis
+from ._updates import _DTYPE, _gamma, _inverse_gamma, _metropolis
 
 __all__ = ["HorseshoeGibbsKernel", "HorseshoeState", "update_horseshoe_scales"]
 
@@ -47,6 +48,16 @@ _SCALE2_MIN = torch.finfo(_DTYPE).tiny ** 0.25  # about 1e-77
 _SCALE2_MAX = 1.0 / _SCALE2_MIN
 # Bounds on the Metropolis proposals for log tau and log sigma**2.
 _LOG_BOUND = (0.5 * math.log(_SCALE2_MAX), math.log(_SCALE2_MAX))
+
+
+#: The move of ``tau`` given the coefficients, by ``tau_update`` (the blocked
+#: moves, with the coefficients integrated out, come before it).
+_TAU_MOVES = {
+    "conjugate": "conjugate",
+    "marginal": "marginal",
+    "both": "conjugate",
+    "blocked": None,
+}
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,9 @@ class HorseshoeGibbsKernel(GibbsKernel):
     ``coef`` from its Gaussian conditional (``sampler`` ``"rue"`` or
     ``"bhattacharya"``); ``sigma**2 | coef`` (or the SAEM step of a point
     estimate during warm-up); then Makalic and Schmidt's auxiliary updates of
-    ``lambda`` and (``"conjugate"`` or ``"both"``) ``tau``. ``"auto"``
+    ``lambda``, with ``tau`` drawn given ``lambda`` (``"conjugate"`` or
+    ``"both"``) or, before ``lambda``, with ``lambda`` integrated out
+    (``"marginal"``). ``"auto"``
     options are resolved in ``init``. See ``GibbsKernel`` for the protocol
     and ``run_gibbs`` for the maths.
     """
@@ -160,17 +173,25 @@ class HorseshoeGibbsKernel(GibbsKernel):
         if sampler == "auto":
             sampler = "rue" if n >= d else "bhattacharya"
         if tau_update == "auto":
-            # The conjugate draw of tau alone mixes slowly when d > n; for
-            # n >= d it gives more effective draws per second for every site
-            # than adding the blocked moves, which cost two more Cholesky
-            # factorisations per sweep.
-            tau_update = "both" if d > n else "conjugate"
+            # tau given coef with lambda integrated out mixes several times
+            # better per draw than the conjugate draw given lambda, for about
+            # half as much again per sweep, up to d = 2n at least. With d much
+            # larger than n, coef itself pins tau down, and the blocked moves
+            # that integrate coef out mix better (docs/benchmarks.md, "Gibbs").
+            tau_update = "marginal" if d <= 2 * n else "both"
         self.sampler, self.tau_update = sampler, tau_update
         if sampler == "rue":
             self.data = (X.T @ X, X.T @ y) if stats is None else stats
         else:
             self.data = (X, y)
         self.yty = y @ y
+        # The shape of sigma**2's conditional, once (see _inverse_gamma).
+        self.noise_shape = torch.full(
+            (self.num_chains,),
+            self.noise_prior[0] + 0.5 * self.dof,
+            dtype=_DTYPE,
+            device=X.device,
+        )
         return HorseshoeState(
             noise_var,
             None,
@@ -263,10 +284,8 @@ class HorseshoeGibbsKernel(GibbsKernel):
         resid = self.y - coef @ self.X.T
         rss = (resid * resid).sum(-1)
         if sampled:
-            shape0, rate0 = self.noise_prior
-            return _inverse_gamma(
-                shape0 + 0.5 * self.dof, rate0 + 0.5 * rss, self.generator
-            )
+            rate = self.noise_prior[1] + 0.5 * rss
+            return _inverse_gamma(self.noise_shape, rate, self.generator)
         half = self.num_warmup // 2
         gain = 1.0 if step < half else 1.0 / (step - half + 1)
         target = rss.mean() / self.dof
@@ -284,7 +303,7 @@ class HorseshoeGibbsKernel(GibbsKernel):
             tau2,
             lam2,
             global_scale=self.global_scale,
-            update_tau=self.tau_update in ("conjugate", "both"),
+            tau_move=_TAU_MOVES[self.tau_update],
             generator=self.generator,
         )
 
@@ -295,25 +314,122 @@ def update_horseshoe_scales(
     lam2: torch.Tensor,
     *,
     global_scale: float,
-    update_tau: bool,
+    tau_move: str | None,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Makalic and Schmidt's (2016) updates of ``lambda**2`` and ``tau**2``.
+    """Makalic and Schmidt's (2016) updates of ``lambda**2``, and one of ``tau``.
 
     Given ``coef`` (chains, d) with prior variance ``tau**2 lambda_j**2``
     (unscaled by any noise variance, unlike their paper), the scales'
     conditionals do not involve the likelihood, so every model with a
-    horseshoe prior shares them. ``tau**2`` moves only with ``update_tau``.
+    horseshoe prior shares them. ``tau_move`` says how ``tau`` moves:
+
+    * ``"conjugate"``: their ``xi | tau`` and ``tau**2 | coef, lambda`` draws.
+      ``lambda`` pins ``tau`` down (only ``tau * lambda_j`` is seen by
+      ``coef``), so ``tau`` mixes slowly.
+    * ``"marginal"``: a slice-sampling update (Neal 2003) of ``log tau`` from
+      ``p(tau | coef, nu)``, ``lambda`` integrated out, between the draws of
+      ``nu`` and ``lambda``. Given ``nu_j``, ``lambda_j**2 ~ IG(1/2, 1/nu_j)``
+      makes ``coef_j | tau, nu_j`` a Cauchy of scale ``tau sqrt(2 / nu_j)``,
+      so the target is closed-form; ``lambda`` is then drawn given the new
+      ``tau``, as a partially collapsed sampler requires (van Dyk and Park
+      2008).
+    * None: ``tau`` stays.
     """
-    g = generator
-    nu = _inverse_gamma(1.0, 1.0 + lam2.reciprocal(), g)
+    chains, d = lam2.shape
+    conjugate = tau_move == "conjugate"
+    # The gamma variates of the update in one call: those of nu and
+    # lambda**2, then xi's and tau**2's. Each IG(shape, rate) draw is
+    # rate / Gamma(shape), and only the rates depend on earlier draws.
+    shapes = lam2.new_ones(2 * chains * d + (2 * chains if conjugate else 0))
+    if conjugate:
+        shapes[-chains:] = 0.5 * (d + 1)
+    gammas = _gamma(shapes, generator)
+    nu_g = gammas[: chains * d].view(chains, d)
+    lam_g = gammas[chains * d : 2 * chains * d].view(chains, d)
+    nu = (1.0 + lam2.reciprocal()) / nu_g
     half_sq = 0.5 * coef * coef
-    lam2 = _inverse_gamma(1.0, nu.reciprocal() + half_sq / tau2[:, None], g)
-    lam2 = lam2.clamp(_SCALE2_MIN, _SCALE2_MAX)
-    if update_tau:
+    if tau_move == "marginal":
+        tau2 = _marginal_tau_step(half_sq * nu, tau2, global_scale, generator)
+    lam2 = ((nu.reciprocal() + half_sq / tau2[:, None]) / lam_g).clamp(
+        _SCALE2_MIN, _SCALE2_MAX
+    )
+    if conjugate:
         # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
-        xi = _inverse_gamma(1.0, 1.0 / global_scale**2 + tau2.reciprocal(), g)
+        xi_g, tau_g = gammas[-2 * chains : -chains], gammas[-chains:]
+        xi = (1.0 / global_scale**2 + tau2.reciprocal()) / xi_g
         rate = xi.reciprocal() + (half_sq / lam2).sum(-1)
-        tau2 = _inverse_gamma(0.5 * (coef.shape[-1] + 1), rate, g)
-        tau2 = tau2.clamp(_SCALE2_MIN, _SCALE2_MAX)
+        tau2 = (rate / tau_g).clamp(_SCALE2_MIN, _SCALE2_MAX)
     return tau2, lam2
+
+
+def _marginal_tau_step(
+    spread: torch.Tensor, tau2: torch.Tensor, global_scale: float, generator
+) -> torch.Tensor:
+    """``tau**2`` after one slice update of ``log tau`` under ``p(tau | coef, nu)``.
+
+    ``spread`` is ``coef_j**2 nu_j / 2`` (chains, d). On ``u = log tau``, with
+    the half-Cauchy prior and its Jacobian, the target is ``(1 - d) u -
+    log(1 + tau**2 / A**2) - sum_j log(1 + spread_j / tau**2)``. The slice
+    sampler runs per chain in numpy, on the CPU: it evaluates that sum about
+    seven times a sweep, and as a loop of tensor operations it cost five
+    times the rest of the scale update. Its uniforms come from ``generator``.
+    """
+    d = spread.shape[-1]
+    inv_a2 = 1.0 / global_scale**2
+
+    def uniforms():
+        while True:  # one block is nearly always enough
+            block = torch.rand(
+                _SLICE_UNIFORMS, generator=generator, dtype=_DTYPE, device=tau2.device
+            )
+            yield from block.tolist()
+
+    spreads, starts = spread.cpu().numpy(), 0.5 * np.log(tau2.cpu().numpy())
+    out = np.empty_like(starts)
+    for chain in range(len(starts)):
+        row = spreads[chain]
+
+        def log_density(u: float, row=row) -> float:
+            t2 = math.exp(2.0 * u)
+            tail = float(np.log1p(row / t2).sum())
+            return (1 - d) * u - math.log1p(t2 * inv_a2) - tail
+
+        out[chain] = _slice_1d(log_density, float(starts[chain]), 1.0, uniforms())
+    u = torch.as_tensor(out, dtype=_DTYPE, device=tau2.device)
+    return torch.exp(2 * u.clamp(-_LOG_BOUND[0], _LOG_BOUND[0]))
+
+
+#: Uniforms drawn at a time for one slice update of one chain, which takes
+#: about seven.
+_SLICE_UNIFORMS = 16
+
+
+def _slice_1d(log_density, x0: float, width: float, uniforms) -> float:
+    """One univariate slice-sampling update (Neal 2003), on Python floats.
+
+    The stepping out and shrinkage of ``_updates._slice_step``, for one
+    chain; ``uniforms`` yields floats in [0, 1). The caps are safety nets that
+    a density with finite mass never reaches (shrinkage converges on ``x0``,
+    which is always inside the slice).
+    """
+    level = log_density(x0) + math.log(max(next(uniforms), 1e-300))
+    lo = x0 - width * next(uniforms)
+    hi = lo + width
+    for _ in range(200):
+        if log_density(lo) <= level:
+            break
+        lo -= width
+    for _ in range(200):
+        if log_density(hi) <= level:
+            break
+        hi += width
+    for _ in range(200):
+        x = lo + (hi - lo) * next(uniforms)
+        if log_density(x) > level:
+            return x
+        if x < x0:
+            lo = x
+        else:
+            hi = x
+    return x0
