@@ -57,7 +57,11 @@ class BayesianEstimator(BaseEstimator):
         "num_particles": [Interval(Integral, 1, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_warmup": [Interval(Integral, 0, None, closed="left")],
-        "num_chains": [Interval(Integral, 1, None, closed="left")],
+        "num_chains": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "target_ess": [Interval(Real, 0, None, closed="neither"), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -120,6 +124,7 @@ class BayesianEstimator(BaseEstimator):
         if engine_name == AUTO:
             engine_name = choose_engine(model, data, settings)
         engine = ENGINES[engine_name]()
+        settings = settings.for_engine(engine)
         engine.check(model, data, settings)
         for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
             self.__dict__.pop(name, None)

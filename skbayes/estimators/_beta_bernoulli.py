@@ -39,6 +39,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
             num_steps=5000,
             num_particles=8,
             batch_size=False,
+            gibbs=False,
             num_particles_note=(
                 " Reparameterised Beta draws\n        give noisy gradients; with "
                 "one particle the fitted guide comes out\n        about 20% too "
@@ -87,7 +88,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         num_particles: int = 8,
         num_samples: int = 1000,
         num_warmup: int = 500,
-        num_chains: int = 1,
+        num_chains: int | str = "auto",
         device: str = "cpu",
         random_state=None,
         verbose: bool = False,

@@ -30,15 +30,33 @@ BATCH_SIZE_PARAMETER = """\
         large ``n``. SVI only.
 """
 
-#: The sampler settings, then device, seed and progress bar.
-RUN_PARAMETERS = """\
+#: The sampler settings.
+SAMPLER_PARAMETERS = """\
     num_samples : int, default=1000
-        Posterior draws kept (per chain for NUTS and Gibbs).
+        Posterior draws kept per chain (NUTS and Gibbs), at least: see
+        ``target_ess``.
     num_warmup : int, default=500
         NUTS or Gibbs warm-up iterations per chain.
-    num_chains : int, default=1
-        NUTS chains, run one after another in this process; Gibbs chains run
-        together as one batch.
+    num_chains : int or "auto", default="auto"
+        NUTS chains run one after another in this process; Gibbs chains run
+        together as one batch, so a second one costs a fraction of the
+        first. ``"auto"`` is 2 for Gibbs, so that split R-hat compares
+        chains, and 1 for NUTS.
+"""
+
+#: The Gibbs sampler's stopping rule, for the estimators that have Gibbs.
+TARGET_ESS_PARAMETER = """\
+    target_ess : float or None, default=400
+        Gibbs runs on past ``num_samples`` draws per chain until the
+        smallest bulk effective sample size of any sampled quantity, over
+        all chains, reaches ``target_ess``, or until ``4 * num_samples``
+        draws per chain (the fit then warns if R-hat is high). 400 is
+        Vehtari et al.'s (2021) minimum for trusting R-hat. ``None`` keeps
+        exactly ``num_samples`` draws per chain.
+"""
+
+#: Device, seed and progress bar.
+RUN_PARAMETERS = """\
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
         Where inference runs. Fitted state is kept on the CPU.
     random_state : int, RandomState instance or None, default=None
@@ -80,6 +98,7 @@ def engine_parameters(
     num_particles: int = 1,
     num_particles_note: str = "",
     batch_size: bool = True,
+    gibbs: bool = True,
 ) -> str:
     """The Parameters entries from ``num_steps`` to ``verbose``."""
     svi = SVI_PARAMETERS.format(
@@ -89,7 +108,13 @@ def engine_parameters(
         num_particles=num_particles,
         num_particles_note=num_particles_note,
     )
-    return svi + (BATCH_SIZE_PARAMETER if batch_size else "") + RUN_PARAMETERS
+    return (
+        svi
+        + (BATCH_SIZE_PARAMETER if batch_size else "")
+        + SAMPLER_PARAMETERS
+        + (TARGET_ESS_PARAMETER if gibbs else "")
+        + RUN_PARAMETERS
+    )
 
 
 def fit_attributes(model: str) -> str:

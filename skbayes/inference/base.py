@@ -9,6 +9,7 @@ random state it reads is the fit's own.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,11 @@ class RunSettings:
     num_steps, learning_rate, tol, n_iter_no_change, num_particles
         SVI's optimiser and stopping rule.
     num_samples, num_warmup, num_chains
-        Draws kept (per chain), warm-up iterations and chains.
+        Draws kept (per chain), warm-up iterations and chains
+        (``"auto"``: the engine's ``default_chains``; see ``for_engine``).
+    target_ess : float or None
+        Gibbs: effective draws every site should reach; the chains are then
+        extended up to ``MAX_GROWTH * num_samples`` draws each.
     verbose : bool
         Show progress.
     owner : str
@@ -61,7 +66,8 @@ class RunSettings:
     num_particles: int = 1
     num_samples: int = 1000
     num_warmup: int = 500
-    num_chains: int = 1
+    num_chains: int | str = "auto"
+    target_ess: float | None = 400.0
     verbose: bool = False
     owner: str = "skbayes"
 
@@ -73,6 +79,12 @@ class RunSettings:
         values = {name: params[name] for name in names if name in params}
         values["verbose"] = bool(values.get("verbose", False))
         return cls(seed=seed, owner=type(estimator).__name__, **values, **overrides)
+
+    def for_engine(self, engine: InferenceEngine) -> RunSettings:
+        """These settings with ``num_chains="auto"`` resolved for ``engine``."""
+        if self.num_chains != "auto":
+            return self
+        return dataclasses.replace(self, num_chains=engine.default_chains)
 
     def warn(self, message: str) -> None:
         """A ``ConvergenceWarning`` naming the estimator."""
@@ -158,6 +170,9 @@ class InferenceEngine:
     centered: ClassVar[bool] = False
     #: Whether the engine can subsample rows (minibatches).
     supports_minibatch: ClassVar[bool] = False
+    #: Chains run for ``num_chains="auto"``: one, unless a second costs much
+    #: less than the first (batched chains).
+    default_chains: ClassVar[int] = 1
 
     @classmethod
     def supports(cls, model_class: type) -> bool:

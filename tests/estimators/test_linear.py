@@ -58,6 +58,29 @@ def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
     assert point.noise_scale_ == pytest.approx(0.8, rel=0.35)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_chains_and_run_length_defaults(small_problem):
+    # num_chains="auto": two batched Gibbs chains, so that split R-hat
+    # compares chains; NUTS, whose chains run one after another, gets one.
+    kwargs = dict(num_samples=300, random_state=0)
+    exact = HorseshoeRegression(target_ess=None, **kwargs).fit(*small_problem)
+    assert exact.inference_ == "gibbs" and exact.posterior_.num_chains == 2
+    assert exact.posterior_samples_["coef"].shape == (600, 3)
+    # target_ess runs on until every sampled quantity has that many
+    # effective draws, or 4 x num_samples draws per chain.
+    longer = HorseshoeRegression(target_ess=2000, **kwargs).fit(*small_problem)
+    draws = longer.posterior_samples_["coef"].shape[0]
+    assert 600 < draws <= 2400
+    n_eff = longer.diagnostics_["n_eff"]
+    smallest = min(float(np.min(n_eff[k])) for k in ("coef", "tau", "noise_var"))
+    # The driver and the diagnostics compute n_eff on the same draws.
+    assert draws == 2400 or smallest >= 2000 - 1e-6, (draws, smallest)
+    nuts = BayesianLinearRegression(
+        inference="nuts", num_samples=30, num_warmup=30, random_state=0
+    ).fit(*small_problem)
+    assert nuts.posterior_.num_chains == 1
+
+
 @pytest.mark.parametrize(
     "params, message",
     [
@@ -255,6 +278,8 @@ def test_wrong_width_at_predict():
         {"noise_prior": (0.1, -1.0)},
         {"learning_rate": 0.0},
         {"num_samples": 0},
+        {"num_chains": "two"},
+        {"target_ess": 0},
         {"inference": "exact", "prior": "laplace"},
         {"device": "gpu"},
     ],

@@ -17,6 +17,7 @@ from pyro.ops.stats import effective_sample_size
 from skbayes.datasets import make_sparse_regression
 from skbayes.inference.gibbs import (
     GibbsResult,
+    SweepKernel,
     _CollapsedHorseshoe,
     run_gibbs,
     sample_bhattacharya,
@@ -280,17 +281,19 @@ def _horseshoe_problem(fit_intercept):
 
 
 @pytest.mark.parametrize(
-    ("fit_intercept", "tau_update", "sampler"),
+    ("fit_intercept", "tau_update", "sampler", "backend"),
     [
-        (True, "both", "auto"),
-        (False, "auto", "auto"),
-        (True, "marginal", "bhattacharya"),
-        (True, "conjugate", "auto"),
-        (True, "blocked", "auto"),
-        (True, "blocked", "bhattacharya"),
+        (True, "both", "auto", "auto"),  # torch: blocked moves
+        (False, "auto", "auto", "auto"),  # numpy, marginal
+        (True, "marginal", "auto", "torch"),
+        (True, "marginal", "bhattacharya", "auto"),  # torch
+        (True, "conjugate", "auto", "auto"),  # numpy
+        (True, "conjugate", "auto", "torch"),
+        (True, "blocked", "auto", "auto"),
+        (True, "blocked", "bhattacharya", "auto"),
     ],
 )
-def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler):
+def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler, backend):
     # A loud noise makes sigma**2 matter: a prior variance scaled by
     # sigma**2, a global scale entered as A instead of A**2 or a wrong number
     # of degrees of freedom each move some moment by many standard errors.
@@ -304,6 +307,7 @@ def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler):
         fit_intercept=fit_intercept,
         tau_update=tau_update,
         sampler=sampler,
+        backend=backend,
         num_samples=5000,
         num_warmup=500,
         num_chains=4,
@@ -604,12 +608,37 @@ def test_unsupported_prior_is_named(small_data, prior):
         {"num_samples": 0},
         {"sampler": "qr"},
         {"tau_update": "slice"},
+        {"backend": "jax"},
     ],
 )
 def test_bad_arguments(small_data, kwargs):
     Xc, yc = _centred(*small_data)
     with pytest.raises(ValueError):
         run_gibbs(Xc, yc, prior=Normal(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"sampler": "bhattacharya"}, {"tau_update": "both"}]
+)
+def test_numpy_backend_refuses_the_moves_it_lacks(small_data, kwargs):
+    Xc, yc = _centred(*small_data)
+    with pytest.raises(ValueError, match="backend='numpy'"):
+        run_gibbs(Xc, yc, prior=Horseshoe(), backend="numpy", **kwargs)
+
+
+def test_numpy_backend_is_seeded_and_reports_the_kernel_state(small_data):
+    # The numpy sweeps draw from a generator seeded by the torch one: one
+    # seed gives one run, and tau * lambda * z reproduces coef.
+    Xc, yc = _centred(*small_data)
+    runs = [
+        run_gibbs(Xc, yc, prior=Horseshoe(), num_samples=50, num_chains=2, seed=s)
+        for s in (3, 3, 4)
+    ]
+    a, b, c = (r.samples for r in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["coef"], c["coef"])
+    rebuilt = a["tau"][..., None] * a["lambda"] * a["z"]
+    torch.testing.assert_close(rebuilt, a["coef"])
 
 
 @pytest.mark.cuda
@@ -626,7 +655,7 @@ def test_cuda_matches_cpu_in_distribution():
     assert bool((diff < 0.2 * sd + 1e-3).all())
 
 
-class _AR1Kernel:
+class _AR1Kernel(SweepKernel):
     """AR(1): x <- rho x + sqrt(1 - rho**2) e, (1 - rho) / (1 + rho) ESS per sweep."""
 
     def __init__(self, rho):

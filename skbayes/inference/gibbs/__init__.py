@@ -46,7 +46,7 @@ The samplers' own references are in ``normal``, ``horseshoe`` and
 """
 
 from ._driver import GIBBS_KERNELS, GibbsResult, check_gibbs_prior, drive, run_gibbs
-from ._kernel import GibbsKernel, GibbsState
+from ._kernel import GibbsKernel, GibbsState, SweepKernel
 from ._linear_algebra import sample_bhattacharya, sample_rue
 from .horseshoe import HorseshoeGibbsKernel, HorseshoeState
 from .horseshoe import _CollapsedHorseshoe as _CollapsedHorseshoe  # for tests
@@ -64,6 +64,7 @@ __all__ = [
     "NormalState",
     "PolyaGammaKernel",
     "PolyaGammaState",
+    "SweepKernel",
     "check_gibbs_prior",
     "drive",
     "run_gibbs",

@@ -35,6 +35,7 @@ _PRIOR_KERNELS = ("normal", "horseshoe")
 
 Sampler = Literal["auto", "rue", "bhattacharya"]
 TauUpdate = Literal["auto", "both", "conjugate", "marginal", "blocked"]
+Backend = Literal["auto", "numpy", "torch"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def drive(
     target_ess: float | None = None,
     max_samples: int | None = None,
 ) -> tuple[dict, object]:
-    """Run ``num_warmup + num_samples`` sweeps of ``kernel`` from ``state``.
+    """Run ``num_warmup + num_samples`` sweeps of a ``SweepKernel`` from ``state``.
 
     With ``target_ess``, the chains are then extended until the smallest
     effective sample size of any reported quantity reaches it or there are
@@ -92,7 +93,7 @@ def drive(
     Returns the draws after warm-up of every site ``kernel.report`` gives,
     shape ``(chains, draws, ...)``, and the last state.
     """
-    out, state = _sweeps(kernel, state, num_samples, first=0, num_warmup=num_warmup)
+    out, state = kernel.run_sweeps(state, num_samples, num_warmup=num_warmup)
     done = num_samples
     limit = num_samples if max_samples is None else max_samples
     while target_ess is not None and done < limit:
@@ -104,24 +105,9 @@ def drive(
         # that estimate, and at least a quarter of what there is.
         wanted = done * (target_ess / max(ess, 1.0) - 1.0) * 1.25
         more = min(limit - done, max(math.ceil(wanted), done // 4, 1))
-        extra, state = _sweeps(kernel, state, more, first=num_warmup + done)
+        extra, state = kernel.run_sweeps(state, more, first=num_warmup + done)
         out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
         done += more
-    return out, state
-
-
-def _sweeps(kernel, state, count: int, *, first: int, num_warmup: int = 0):
-    """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``."""
-    kept = []
-    for offset in range(num_warmup + count):
-        step = first + offset
-        state = kernel.sample(state, step, warmup=offset < num_warmup)
-        if offset >= num_warmup:
-            # The state at the end of a sweep is one draw of the chain. The
-            # draws are stacked once at the end: a copy into a buffer per
-            # site and draw would cost as much as a fifth of a sweep.
-            kept.append(kernel.report(state))
-    out = {name: torch.stack([r[name] for r in kept], 1) for name in kept[0]}
     return out, state
 
 
@@ -185,7 +171,7 @@ def _check_data(Xc: torch.Tensor, yc: torch.Tensor, stats) -> None:
             )
 
 
-def _check_options(noise, noise_prior, counts, sampler, tau_update) -> tuple:
+def _check_options(noise, noise_prior, counts, sampler, tau_update, backend) -> tuple:
     """Raise ``ValueError`` on a malformed option; return ``noise_prior``'s floats."""
     if isinstance(noise, str):
         if noise not in ("inverse_gamma", "point"):
@@ -212,6 +198,10 @@ def _check_options(noise, noise_prior, counts, sampler, tau_update) -> tuple:
         raise ValueError(
             f"sampler must be 'auto', 'rue' or 'bhattacharya', got {sampler!r}."
         )
+    if backend not in ("auto", "numpy", "torch"):
+        raise ValueError(
+            f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}."
+        )
     return shape0, rate0
 
 
@@ -232,6 +222,7 @@ def run_gibbs(
     init_jitter: float = 0.1,
     sampler: Sampler = "auto",
     tau_update: TauUpdate = "auto",
+    backend: Backend = "auto",
     stats: tuple[torch.Tensor, torch.Tensor] | None = None,
     target_ess: float | None = None,
     max_samples: int | None = None,
@@ -297,6 +288,15 @@ def run_gibbs(
         ``d <= 2 n`` and ``"both"`` otherwise, the choice that gave the most
         effective draws per second of ``tau`` and the coefficients at the
         sizes measured (``docs/benchmarks.md``, "Gibbs").
+    backend : {"auto", "numpy", "torch"}
+        Horseshoe only: where the sweeps run. ``"numpy"`` keeps the chains
+        in numpy arrays and calls LAPACK directly (``HorseshoeCpuSweeps``),
+        which costs several times less per sweep than torch's per-operation
+        dispatch at the sizes Rue's sampler serves; it needs the CPU,
+        ``sampler="rue"`` and ``tau_update`` ``"conjugate"`` or
+        ``"marginal"``. ``"torch"`` runs every sweep in torch, on any
+        device. ``"auto"`` takes ``"numpy"`` where it applies. Both make the
+        same moves, with different random streams.
     stats : tuple of Tensor, optional
         ``(Xc'Xc, Xc'yc)``, of shapes (d, d) and (d,), when already computed
         (converted to float64 on ``Xc``'s device). They replace the products
@@ -387,7 +387,9 @@ def run_gibbs(
     _check_data(Xc, yc, stats)
     prior = check_gibbs_prior(prior)
     counts = (num_samples, num_warmup, num_chains)
-    noise_prior = _check_options(noise, noise_prior, counts, sampler, tau_update)
+    noise_prior = _check_options(
+        noise, noise_prior, counts, sampler, tau_update, backend
+    )
     device, out_dtype = Xc.device, Xc.dtype
     if generator is None:
         if seed is None:
@@ -407,6 +409,7 @@ def run_gibbs(
         fit_intercept=fit_intercept,
         sampler=sampler,
         tau_update=tau_update,
+        backend=backend,
     )
     state = kernel.init(
         X,

@@ -15,7 +15,48 @@ import torch
 from ...priors import CoefPrior
 from ._updates import _DTYPE, _positive_init
 
-__all__ = ["GibbsKernel", "GibbsState"]
+__all__ = ["GibbsKernel", "GibbsState", "SweepKernel"]
+
+
+class SweepKernel:
+    """What ``drive`` asks of a kernel: sweeps, and the draws of a state.
+
+    A subclass implements ``sample`` (one sweep) and ``report`` (the sites
+    of a state, per chain). ``run_sweeps`` loops over ``sample``; a kernel
+    with a faster way to make many sweeps (one that keeps its state outside
+    torch between them) overrides it.
+    """
+
+    def sample(self, state, step: int, *, warmup: bool):
+        """One sweep from ``state``; returns the next state.
+
+        ``step`` counts sweeps from 0, warm-up included; ``warmup`` is
+        whether this sweep is one of the warm-up sweeps.
+        """
+        raise NotImplementedError
+
+    def report(self, state) -> dict[str, torch.Tensor]:
+        """The value of every site in ``state``, shape ``(chains, ...)``."""
+        raise NotImplementedError
+
+    def run_sweeps(
+        self, state, count: int, *, first: int = 0, num_warmup: int = 0
+    ) -> tuple[dict[str, torch.Tensor], object]:
+        """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``.
+
+        Returns the kept draws of every site ``report`` gives, shape
+        ``(chains, count, ...)``, and the last state.
+        """
+        kept = []
+        for offset in range(num_warmup + count):
+            state = self.sample(state, first + offset, warmup=offset < num_warmup)
+            if offset >= num_warmup:
+                # The state at the end of a sweep is one draw of the chain.
+                # The draws are stacked once at the end: a copy into a buffer
+                # per site and draw would cost as much as a fifth of a sweep.
+                kept.append(self.report(state))
+        out = {name: torch.stack([r[name] for r in kept], 1) for name in kept[0]}
+        return out, state
 
 
 @dataclass(frozen=True)
@@ -34,7 +75,7 @@ class GibbsState:
     coef: torch.Tensor | None
 
 
-class GibbsKernel:
+class GibbsKernel(SweepKernel):
     """A Gibbs transition kernel for the linear model under one prior.
 
     A prior names its kernel by ``prior.gibbs_kernel``, a key of
@@ -64,7 +105,7 @@ class GibbsKernel:
         Inverse-gamma prior on ``sigma**2``, as floats.
     fit_intercept : bool
         Whether the data were centred (``n - 1`` degrees of freedom).
-    sampler, tau_update : str
+    sampler, tau_update, backend : str
         ``run_gibbs``'s options; a kernel without such a choice ignores them.
 
     Attributes
@@ -115,12 +156,17 @@ class GibbsKernel:
         fit_intercept: bool,
         sampler: str = "auto",
         tau_update: str = "auto",
+        backend: str = "auto",
     ):
         self.prior = prior
         self.noise = noise
         self.noise_prior = noise_prior
         self.fit_intercept = fit_intercept
-        self.options = {"sampler": sampler, "tau_update": tau_update}
+        self.options = {
+            "sampler": sampler,
+            "tau_update": tau_update,
+            "backend": backend,
+        }
 
     @classmethod
     def check_data(cls, data) -> None:
@@ -143,7 +189,7 @@ class GibbsKernel:
         fixed at the kernel's estimate) and the draws of its sites.
         """
         from ...models import Start
-        from ._driver import MAX_GROWTH, TARGET_ESS, run_gibbs
+        from ._driver import MAX_GROWTH, run_gibbs
 
         configured = model.configured(centered=False, start=Start())
         _, noise_scale = data.ridge_start()
@@ -162,7 +208,7 @@ class GibbsKernel:
             seed=settings.seed,
             init={"noise_var": noise_scale**2},
             stats=(data.gram, data.xty) if exact_stats else None,
-            target_ess=TARGET_ESS,
+            target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
         )
         if model.has_point_parameters:
@@ -242,14 +288,6 @@ class GibbsKernel:
         ``y``, ``generator``, ``num_chains``, ``num_warmup``, ``dof``,
         ``var_y``, ``default_var``, ``num_features``) and the starting
         ``sigma**2`` per chain.
-        """
-        raise NotImplementedError
-
-    def sample(self, state: GibbsState, step: int, *, warmup: bool) -> GibbsState:
-        """One sweep from ``state``; returns the next state.
-
-        ``step`` counts sweeps from 0, warm-up included; ``warmup`` is
-        whether this sweep is one of the ``num_warmup`` given to ``init``.
         """
         raise NotImplementedError
 

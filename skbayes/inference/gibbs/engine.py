@@ -18,6 +18,9 @@ class GibbsEngine(InferenceEngine):
     """
 
     name, display_name, kind = "gibbs", "Gibbs", "mcmc"
+    #: Chains run as one batch, so the second costs a fraction of the first,
+    #: and two are what split R-hat needs to compare chains at all.
+    default_chains = 2
 
     @classmethod
     def supports(cls, model_class: type) -> bool:

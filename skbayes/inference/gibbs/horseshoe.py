@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._horseshoe_cpu import HorseshoeCpuSweeps, marginal_log_tau
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
 from ._updates import _DTYPE, _gamma, _inverse_gamma, _metropolis
@@ -185,6 +186,12 @@ class HorseshoeGibbsKernel(GibbsKernel):
         else:
             self.data = (X, y)
         self.yty = y @ y
+        self.backend = self._backend(X.device)
+        self._cpu = None
+        if self.backend == "numpy":
+            seed = int(torch.randint(2**62, (), generator=self.generator))
+            bounds = (_SCALE2_MIN, _SCALE2_MAX, _LOG_BOUND[0])
+            self._cpu = HorseshoeCpuSweeps(self, seed, bounds)
         # The shape of sigma**2's conditional, once (see _inverse_gamma).
         self.noise_shape = torch.full(
             (self.num_chains,),
@@ -201,9 +208,37 @@ class HorseshoeGibbsKernel(GibbsKernel):
             (math.log(0.5), math.log(0.2)),
         )
 
+    def _backend(self, device: torch.device) -> str:
+        """``"numpy"`` or ``"torch"``: where the sweeps run (see ``run_gibbs``)."""
+        backend = self.options["backend"]
+        numpy_moves = self.sampler == "rue" and self.tau_update in (
+            "conjugate",
+            "marginal",
+        )
+        if backend == "numpy" and not (device.type == "cpu" and numpy_moves):
+            raise ValueError(
+                "backend='numpy' runs the horseshoe's sweeps on the CPU with "
+                "sampler='rue' and tau_update 'conjugate' or 'marginal'; got "
+                f"device {device.type!r}, sampler {self.sampler!r} and "
+                f"tau_update {self.tau_update!r}."
+            )
+        if backend == "auto":
+            return "numpy" if device.type == "cpu" and numpy_moves else "torch"
+        return backend
+
+    def run_sweeps(self, state, count, *, first=0, num_warmup=0):
+        """As ``SweepKernel.run_sweeps``, on numpy when ``backend == "numpy"``."""
+        if self._cpu is None:
+            return super().run_sweeps(state, count, first=first, num_warmup=num_warmup)
+        return self._cpu.run(state, first=first, num_warmup=num_warmup, count=count)
+
     def sample(
         self, state: HorseshoeState, step: int, *, warmup: bool
     ) -> HorseshoeState:
+        if self._cpu is not None:
+            warm = int(warmup)
+            _, state = self._cpu.run(state, first=step, num_warmup=warm, count=1 - warm)
+            return state
         tau2, noise_var, log_steps = state.tau2, state.noise_var, state.log_steps
         chol = None
         if self.tau_update in ("blocked", "both"):
@@ -368,68 +403,24 @@ def _marginal_tau_step(
 ) -> torch.Tensor:
     """``tau**2`` after one slice update of ``log tau`` under ``p(tau | coef, nu)``.
 
-    ``spread`` is ``coef_j**2 nu_j / 2`` (chains, d). On ``u = log tau``, with
-    the half-Cauchy prior and its Jacobian, the target is ``(1 - d) u -
-    log(1 + tau**2 / A**2) - sum_j log(1 + spread_j / tau**2)``. The slice
-    sampler runs per chain in numpy, on the CPU: it evaluates that sum about
-    seven times a sweep, and as a loop of tensor operations it cost five
-    times the rest of the scale update. Its uniforms come from ``generator``.
+    ``spread`` is ``coef_j**2 nu_j / 2`` (chains, d); see ``marginal_log_tau``,
+    which runs in numpy, on the CPU: it evaluates the target about seven
+    times a sweep, and as a loop of tensor operations it cost five times the
+    rest of the scale update. Its uniforms come from ``generator``.
     """
-    d = spread.shape[-1]
-    inv_a2 = 1.0 / global_scale**2
 
-    def uniforms():
-        while True:  # one block is nearly always enough
-            block = torch.rand(
-                _SLICE_UNIFORMS, generator=generator, dtype=_DTYPE, device=tau2.device
-            )
-            yield from block.tolist()
+    def uniform(shape):
+        return (
+            torch.rand(shape, generator=generator, dtype=_DTYPE, device=tau2.device)
+            .cpu()
+            .numpy()
+        )
 
-    spreads, starts = spread.cpu().numpy(), 0.5 * np.log(tau2.cpu().numpy())
-    out = np.empty_like(starts)
-    for chain in range(len(starts)):
-        row = spreads[chain]
-
-        def log_density(u: float, row=row) -> float:
-            t2 = math.exp(2.0 * u)
-            tail = float(np.log1p(row / t2).sum())
-            return (1 - d) * u - math.log1p(t2 * inv_a2) - tail
-
-        out[chain] = _slice_1d(log_density, float(starts[chain]), 1.0, uniforms())
-    u = torch.as_tensor(out, dtype=_DTYPE, device=tau2.device)
-    return torch.exp(2 * u.clamp(-_LOG_BOUND[0], _LOG_BOUND[0]))
-
-
-#: Uniforms drawn at a time for one slice update of one chain, which takes
-#: about seven.
-_SLICE_UNIFORMS = 16
-
-
-def _slice_1d(log_density, x0: float, width: float, uniforms) -> float:
-    """One univariate slice-sampling update (Neal 2003), on Python floats.
-
-    The stepping out and shrinkage of ``_updates._slice_step``, for one
-    chain; ``uniforms`` yields floats in [0, 1). The caps are safety nets that
-    a density with finite mass never reaches (shrinkage converges on ``x0``,
-    which is always inside the slice).
-    """
-    level = log_density(x0) + math.log(max(next(uniforms), 1e-300))
-    lo = x0 - width * next(uniforms)
-    hi = lo + width
-    for _ in range(200):
-        if log_density(lo) <= level:
-            break
-        lo -= width
-    for _ in range(200):
-        if log_density(hi) <= level:
-            break
-        hi += width
-    for _ in range(200):
-        x = lo + (hi - lo) * next(uniforms)
-        if log_density(x) > level:
-            return x
-        if x < x0:
-            lo = x
-        else:
-            hi = x
-    return x0
+    log_tau = marginal_log_tau(
+        spread.cpu().numpy(),
+        0.5 * np.log(tau2.cpu().numpy()),
+        global_scale,
+        uniform,
+        _LOG_BOUND[0],
+    )
+    return torch.exp(2 * torch.as_tensor(log_tau, dtype=_DTYPE, device=tau2.device))

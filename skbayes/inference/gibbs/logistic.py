@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._kernel import SweepKernel
 from ._linear_algebra import sample_bhattacharya, sample_rue
 from ._polya_gamma import sample_polya_gamma
 from ._scales import SCALES
@@ -72,7 +73,7 @@ class PolyaGammaState:
     scales: dict
 
 
-class PolyaGammaKernel:
+class PolyaGammaKernel(SweepKernel):
     """Polya-Gamma Gibbs sweeps of ``LogisticRegressionModel``.
 
     Parameters
@@ -162,7 +163,7 @@ class PolyaGammaKernel:
         draws of its sites, ``(chains, draws, ...)``.
         """
         from ...models import Start
-        from ._driver import MAX_GROWTH, TARGET_ESS, drive
+        from ._driver import MAX_GROWTH, drive
 
         model = model.configured(centered=False, start=Start())
         kernel = cls(
@@ -192,7 +193,7 @@ class PolyaGammaKernel:
             state,
             num_samples=settings.num_samples,
             num_warmup=settings.num_warmup,
-            target_ess=TARGET_ESS,
+            target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
         )
         sites = model.prior_sites()
