@@ -23,13 +23,18 @@ thread:
     (``tau_update``: conjugate, marginal, both) at n=200, d=50 and n=60,
     d=120: effective draws per second of ``tau`` and of the worst
     coefficient, 2 chains of 2,000 draws.
+``sweep`` (only when named)
+    Seconds per horseshoe Gibbs sweep (2 chains, Rue's sampler, the marginal
+    move of ``tau``) on the numpy and the torch backends, for d from 5 to
+    100, against the floor of each: one d x d Cholesky factorisation and two
+    triangular solves per chain.
 ``rhs_nuts`` (only when named)
     NUTS on the regularised horseshoe at n=100, d=5, the reason ``"auto"``
     never picks it there.
 
-Run ``python benchmarks/auto.py [--sections sklearn noise exact choice rhs_nuts tau]
-[--seeds N]``; results go to ``benchmarks/results/auto.json`` and a Markdown
-summary to stdout.
+Run ``python benchmarks/auto.py [--sections sklearn noise exact choice
+rhs_nuts tau sweep] [--seeds N]``; results go to
+``benchmarks/results/auto.json`` and a Markdown summary to stdout.
 """
 
 from __future__ import annotations
@@ -230,6 +235,75 @@ def section_tau(seeds: int) -> dict:
     return {"rows": rows}
 
 
+def _floor_seconds(d: int, chains: int, backend: str, repeats: int) -> float:
+    """One Cholesky factorisation and two triangular solves per chain, d x d."""
+    import torch
+    from scipy.linalg import lapack
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(2 * d, d))
+    matrix = np.eye(d) + A.T @ A
+    b = rng.normal(size=d)
+    if backend == "numpy":
+
+        def once():
+            for _ in range(chains):
+                chol, _ = lapack.dpotrf(matrix, lower=1, clean=0)
+                half, _ = lapack.dtrtrs(chol, b, lower=1)
+                lapack.dtrtrs(chol, half, lower=1, trans=1)
+    else:
+        batch = torch.as_tensor(matrix).expand(chains, d, d).contiguous()
+        rhs = torch.as_tensor(b).expand(chains, d).unsqueeze(-1).contiguous()
+
+        def once():
+            chol, _ = torch.linalg.cholesky_ex(batch)
+            half = torch.linalg.solve_triangular(chol, rhs, upper=False)
+            torch.linalg.solve_triangular(chol.mT, half, upper=True)
+
+    once()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        once()
+    return (time.perf_counter() - start) / repeats
+
+
+def section_sweep(seeds: int) -> dict:
+    """Seconds per horseshoe Gibbs sweep (2 chains, Rue, marginal tau move)."""
+    import torch
+
+    from skbayes.inference.gibbs import run_gibbs
+
+    rows = []
+    for d in (5, 10, 20, 50, 100):
+        n = max(200, 2 * d)
+        X, y, _ = make_sparse_regression(
+            n, d, n_nonzero=min(10, d // 2), random_state=0
+        )
+        Xc, yc = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
+        row = {"n": n, "d": d}
+        for backend in ("numpy", "torch"):
+            times = []
+            for seed in range(seeds):
+                start = time.perf_counter()
+                run_gibbs(
+                    Xc,
+                    yc,
+                    prior="horseshoe",
+                    backend=backend,
+                    num_samples=1000,
+                    num_warmup=0,
+                    num_chains=2,
+                    seed=seed,
+                )
+                times.append((time.perf_counter() - start) / 1000)
+            row[f"{backend}_sweep_s"] = float(np.median(times))
+            row[f"{backend}_floor_s"] = _floor_seconds(d, 2, backend, 2000)
+        row["speedup"] = row["torch_sweep_s"] / row["numpy_sweep_s"]
+        row["numpy_over_floor"] = row["numpy_sweep_s"] / row["numpy_floor_s"]
+        rows.append(row)
+    return {"rows": rows}
+
+
 def section_rhs_nuts() -> dict:
     X, y, _ = make_sparse_regression(100, 5, n_nonzero=2, random_state=0)
     est = HorseshoeRegression(regularized=True, inference="nuts", random_state=0)
@@ -318,6 +392,29 @@ def markdown(results: dict) -> str:
         ]
         header = ["n x d", "seed", "tau_update", "s", "tau ESS/s", "min coef ESS/s"]
         lines += [markdown_table(header, rows), ""]
+    if "sweep" in results:
+        rows = [
+            [
+                f"{r['n']} x {r['d']}",
+                f"{r['numpy_sweep_s'] * 1e6:.0f}",
+                f"{r['torch_sweep_s'] * 1e6:.0f}",
+                fmt(r["speedup"], 2),
+                f"{r['numpy_floor_s'] * 1e6:.0f}",
+                f"{r['torch_floor_s'] * 1e6:.0f}",
+                fmt(r["numpy_over_floor"], 2),
+            ]
+            for r in results["sweep"]["rows"]
+        ]
+        header = [
+            "n x d",
+            "numpy us/sweep",
+            "torch us/sweep",
+            "speed-up",
+            "numpy floor us",
+            "torch floor us",
+            "numpy / floor",
+        ]
+        lines += [markdown_table(header, rows), ""]
     if "rhs_nuts" in results:
         seconds = fmt(results["rhs_nuts"]["s"])
         lines.append(f"Regularised horseshoe, NUTS, n=100, d=5: {seconds} s.")
@@ -331,6 +428,7 @@ SECTIONS = {
     "choice": lambda args: section_choice(),
     "rhs_nuts": lambda args: section_rhs_nuts(),
     "tau": lambda args: section_tau(args.seeds),
+    "sweep": lambda args: section_sweep(args.seeds),
 }
 
 

@@ -31,6 +31,13 @@ from ..posterior import FittedPosterior, PosteriorSummary, mcmc_diagnostics, sum
 R_HAT_LIMIT = 1.01
 
 
+def check_count(value, name: str) -> int:
+    """``value`` as a number of draws, or a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+    return int(value)
+
+
 class BayesianEstimator(BaseEstimator):
     """Base class of skbayes estimators.
 
@@ -205,6 +212,22 @@ class BayesianEstimator(BaseEstimator):
                     "X and y."
                 )
 
+    def set_params(self, **params):
+        """Set parameters, as sklearn's; a prior given by name takes nested ones.
+
+        ``GridSearchCV(est, {"prior__scale": [0.1, 1.0]})`` with
+        ``prior="normal"`` searches the scale of the prior that name stands
+        for: the name is first replaced by that prior object.
+        """
+        nested = any(key.startswith("prior__") for key in params)
+        if nested and "prior" not in params and isinstance(self.prior, str):
+            self.prior = self._prior_object()
+        return super().set_params(**params)
+
+    def _prior_object(self):
+        """The prior object that ``self.prior`` names."""
+        return self._coef_prior()
+
     # -- the posterior --------------------------------------------------------
     def sample_posterior(self, num_samples: int = 1000, random_state=None) -> dict:
         """Draw from the posterior.
@@ -216,7 +239,7 @@ class BayesianEstimator(BaseEstimator):
         Parameters
         ----------
         num_samples : int, default=1000
-            Number of draws.
+            Number of draws (0 gives empty arrays).
         random_state : int, RandomState instance or None, default=None
             Seed of the draws.
 
@@ -227,6 +250,7 @@ class BayesianEstimator(BaseEstimator):
             Attributes), each with ``num_samples`` draws along its first axis.
         """
         check_is_fitted(self)
+        check_count(num_samples, "num_samples")
         draws = self._draw_posterior(num_samples, make_seed(random_state))
         return self._as_reported(draws)
 

@@ -11,7 +11,7 @@ from .._runtime import make_seed, resolve_device
 from ..inference import BetaGuide
 from ..models import BetaBernoulliModel, ModelData
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
-from ._base import BayesianEstimator
+from ._base import BayesianEstimator, check_count
 from ._docs import engine_parameters, fit_attributes
 
 
@@ -200,6 +200,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         ndarray of int, shape (n_samples,) or (n_samples, k)
         """
         check_is_fitted(self)
+        n_samples = check_count(n_samples, "n_samples")
         rng = np.random.default_rng(make_seed(random_state))
         draws = rng.random((n_samples, self.n_features_in_)) < self._posterior_mean()
         draws = draws.astype(np.int64)
@@ -214,5 +215,9 @@ class BetaBernoulliEstimator(BayesianEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.input_tags.allow_nan = False
+        tags.input_tags.positive_only = True  # 0/1 data
         tags.non_deterministic = False
         return tags
+
+    def _prior_object(self) -> Beta:
+        return resolve_beta_prior(self.prior)

@@ -131,6 +131,10 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         self
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets y; got dtype {y.dtype}."
+            )
         data = LinearData.from_arrays(
             X,
             y,

@@ -131,6 +131,25 @@ def test_grid_search_over_priors():
         cv=3,
     ).fit(X)
     assert search.best_params_["prior__alpha"] == 0.5
+    # The default prior given by name searches the same way: "uniform" is
+    # Beta(1, 1), and the search leaves the estimator it was given alone.
+    default = BetaBernoulliEstimator(inference="exact")
+    by_name = GridSearchCV(default, {"prior__alpha": [0.5, 30.0]}, cv=3).fit(X)
+    assert by_name.best_params_["prior__alpha"] == 0.5
+    np.testing.assert_array_equal(
+        by_name.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
+    assert default.prior == "uniform"
+
+
+def test_draw_counts_are_checked(coin_flips):
+    est = BetaBernoulliEstimator(inference="exact").fit(coin_flips)
+    with pytest.raises(ValueError, match="n_samples must be a non-negative"):
+        est.sample(-1)
+    with pytest.raises(ValueError, match="num_samples must be a non-negative"):
+        est.sample_posterior(-3)
+    assert est.sample(0).shape == (0,)
+    assert est.__sklearn_tags__().input_tags.positive_only
 
 
 def test_summary_exact(coin_flips, exact_posterior):

@@ -262,6 +262,31 @@ def test_bad_input(X, y, message):
         BayesianLinearRegression().fit(X, y)
 
 
+def test_string_targets_and_draw_counts_are_named():
+    X, y, _ = _sparse(n=30, d=3)
+    with pytest.raises(ValueError, match="numeric targets y; got dtype <U1"):
+        BayesianLinearRegression().fit(X, np.array(["a", "b", "c"] * 10))
+    est = BayesianLinearRegression(random_state=0).fit(X, y)
+    for bad in (-3, 2.5, "10"):
+        with pytest.raises(ValueError, match="num_samples must be a non-negative"):
+            est.sample_posterior(bad)
+    assert est.sample_posterior(0)["coef"].shape == (0, 3)
+
+
+def test_grid_search_over_the_scale_of_a_prior_given_by_name():
+    # prior="normal" is Normal(10); searching prior__scale replaces the name
+    # by that object in each clone and sets its scale. A scale of 1e-3
+    # shrinks every coefficient to 0 and must score far worse.
+    X, y, _ = _sparse(n=60, d=3)
+    base = BayesianLinearRegression(random_state=0)
+    search = GridSearchCV(base, {"prior__scale": [1e-3, 10.0]}, cv=3).fit(X, y)
+    low, high = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"prior__scale": 10.0} and low < high - 0.5
+    assert base.prior == "normal"
+    best = search.best_estimator_.prior
+    assert isinstance(best, Normal) and best.scale == 10.0
+
+
 def test_wrong_width_at_predict():
     X, y, _ = _sparse(n=30, d=4)
     est = BayesianLinearRegression(random_state=0, num_steps=200, tol=0).fit(X, y)

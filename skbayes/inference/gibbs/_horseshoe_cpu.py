@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -39,7 +40,8 @@ def marginal_log_tau(
     spread: np.ndarray,
     log_tau: np.ndarray,
     global_scale: float,
-    uniform: Callable[[tuple[int, ...]], np.ndarray],
+    uniforms: np.ndarray,
+    more_uniforms: Callable[[int], np.ndarray],
     bound: float,
 ) -> np.ndarray:
     """One slice update of ``log tau`` per chain under ``p(tau | coef, nu)``.
@@ -50,32 +52,48 @@ def marginal_log_tau(
     ``update_horseshoe_scales``). Each chain gets one univariate slice update
     (Neal 2003) of width 1, on Python floats, chain after chain: evaluating
     all chains' targets together in one call saved calls but cost more in
-    the bookkeeping of which chains were done. ``uniform(shape)`` returns
-    floats in [0, 1). The result is clamped to ``[-bound, bound]``.
+    the bookkeeping of which chains were done. ``uniforms`` (chains,
+    ``SLICE_UNIFORMS``) are floats in [0, 1) for each chain's update, and
+    ``more_uniforms(k)`` gives k more when an update needs them (nearly
+    never: one takes about seven). The result is clamped to ``[-bound,
+    bound]``.
     """
     d = spread.shape[-1]
     inv_a2 = 1.0 / global_scale**2
-    block = uniform((len(log_tau), SLICE_UNIFORMS)).tolist()
+    block = uniforms.tolist()
     out = np.empty_like(log_tau)
-    for chain, row in enumerate(spread):
+    # Up to a few dozen terms, a sum over a Python list costs less than the
+    # three numpy calls that would make it.
+    rows = spread.tolist() if d <= _PYTHON_SUM_MAX else spread
+    for chain, row in enumerate(rows):
+        if d <= _PYTHON_SUM_MAX:
 
-        def log_density(u: float, row=row) -> float:
+            def tail(inv_t2: float, row=row) -> float:
+                return sum([math.log1p(r * inv_t2) for r in row])
+
+        else:
+
+            def tail(inv_t2: float, row=row) -> float:
+                return float(np.log1p(row * inv_t2).sum())
+
+        def log_density(u: float, tail=tail) -> float:
             t2 = math.exp(2.0 * u)
-            tail = float(np.log1p(row * (1.0 / t2)).sum())
-            return (1 - d) * u - math.log1p(t2 * inv_a2) - tail
+            return (1 - d) * u - math.log1p(t2 * inv_a2) - tail(1.0 / t2)
 
-        def uniforms(first=block[chain]):
+        def stream(first=block[chain]):
             yield from first
-            while True:  # nearly never: an update takes about seven
-                yield from uniform((SLICE_UNIFORMS,)).tolist()
+            while True:
+                yield from more_uniforms(SLICE_UNIFORMS).tolist()
 
         start = float(log_tau[chain])
-        out[chain] = slice_1d(log_density, start, 1.0, uniforms())
+        out[chain] = slice_1d(log_density, start, 1.0, stream())
     return np.clip(out, -bound, bound)
 
 
 #: Uniforms drawn at a time for one slice update of one chain.
 SLICE_UNIFORMS = 16
+#: The largest d whose slice target is summed in Python rather than numpy.
+_PYTHON_SUM_MAX = 64
 
 
 def slice_1d(log_density, x0: float, width: float, uniforms) -> float:
@@ -149,7 +167,17 @@ class HorseshoeCpuSweeps:
         self.rng = np.random.default_rng(seed)
         self.scale2_min, self.scale2_max, self.log_bound = bounds
         d = len(self.xty)
-        self.diagonal = np.arange(d) * (d + 1)  # flat indices of a (d, d) diagonal
+        self.diagonal = slice(None, None, d + 1)  # of a flattened (d, d) matrix
+        shape, _ = kernel.noise_prior
+        self.variates = _Variates(
+            self.rng,
+            kernel.num_chains,
+            d,
+            noise_shape=(
+                shape + 0.5 * kernel.dof if kernel.noise == "inverse_gamma" else None
+            ),
+            tau_shape=0.5 * (d + 1) if kernel.tau_update == "conjugate" else None,
+        )
 
     def run(self, state, *, first: int, num_warmup: int, count: int):
         """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``.
@@ -159,27 +187,37 @@ class HorseshoeCpuSweeps:
         """
         from .horseshoe import HorseshoeState
 
-        k = self.kernel
         tau2 = state.tau2.cpu().numpy().copy()
         lam2 = state.lam2.cpu().numpy().copy()
         var = state.noise_var.cpu().numpy().copy()
         coef = None if state.coef is None else state.coef.cpu().numpy().copy()
-        chains = len(lam2)
-        sites = k.sites()
-        out = {name: np.empty((chains, count, *shape)) for name, shape in sites.items()}
+        chains, d = lam2.shape
+        kept = {
+            "coef": np.empty((chains, count, d)),
+            "tau2": np.empty((chains, count)),
+            "lam2": np.empty((chains, count, d)),
+            "noise_var": np.empty((chains, count)),
+        }
         for offset in range(num_warmup + count):
             warmup = offset < num_warmup
-            coef = self._coef(tau2, lam2, var)
-            var = self._noise(coef, var, first + offset, warmup)
-            tau2, lam2 = self._scales(coef, tau2, lam2)
+            draws = self.variates.next()
+            coef = self._coef(tau2, lam2, var, draws)
+            var = self._noise(coef, var, first + offset, warmup, draws)
+            tau2, lam2 = self._scales(coef, tau2, lam2, draws)
             if not warmup:
                 i = offset - num_warmup
-                out["coef"][:, i] = coef
-                tau, lam = np.sqrt(tau2), np.sqrt(lam2)
-                out["tau"][:, i], out["lambda"][:, i] = tau, lam
-                out["z"][:, i] = coef / (tau[:, None] * lam)
-                if "noise_var" in out:
-                    out["noise_var"][:, i] = var
+                kept["coef"][:, i], kept["noise_var"][:, i] = coef, var
+                kept["tau2"][:, i], kept["lam2"][:, i] = tau2, lam2
+        # The sites from the kept state, once: z from the *updated* scales,
+        # so that tau * lambda * z reproduces coef.
+        tau, lam = np.sqrt(kept["tau2"]), np.sqrt(kept["lam2"])
+        out = {
+            "coef": kept["coef"],
+            "noise_var": kept["noise_var"],
+            "tau": tau,
+            "lambda": lam,
+            "z": kept["coef"] / (tau[..., None] * lam),
+        }
         as_tensor = torch.from_numpy
         new_state = HorseshoeState(
             as_tensor(var),
@@ -188,19 +226,18 @@ class HorseshoeCpuSweeps:
             as_tensor(lam2),
             state.log_steps,
         )
-        return {name: as_tensor(value) for name, value in out.items()}, new_state
+        return {name: as_tensor(out[name]) for name in self.kernel.sites()}, new_state
 
-    def _coef(self, tau2, lam2, var) -> np.ndarray:
+    def _coef(self, tau2, lam2, var, draws) -> np.ndarray:
         """``coef | sigma**2, tau, lambda``: Rue's draw, as ``sample_rue``."""
         scale = np.sqrt(tau2[:, None] * lam2)
         scaled = scale / var[:, None]
         # B = I + S X'X S / sigma**2, in place in one buffer per chain.
         precision = self.gram * scale[:, :, None]
         precision *= scaled[:, None, :]
-        flat = precision.reshape(len(scale), -1)
-        flat[:, self.diagonal] += 1.0
+        precision.reshape(len(scale), -1)[:, self.diagonal] += 1.0
         rhs = scaled * self.xty
-        noise = self.rng.standard_normal(scale.shape)
+        noise = draws.normal
         z = np.empty_like(scale)
         for chain in range(len(scale)):
             chol = _cholesky_lower(precision[chain])
@@ -208,7 +245,7 @@ class HorseshoeCpuSweeps:
             z[chain], _ = lapack.dtrtrs(chol, half + noise[chain], lower=1, trans=1)
         return scale * z
 
-    def _noise(self, coef, var, step: int, warmup: bool) -> np.ndarray:
+    def _noise(self, coef, var, step: int, warmup: bool, draws) -> np.ndarray:
         """``sigma**2 | coef``, or the SAEM step of a point estimate."""
         k = self.kernel
         sampled = k.noise == "inverse_gamma"
@@ -219,16 +256,14 @@ class HorseshoeCpuSweeps:
         rss = self.yty - 2.0 * coef @ self.xty + ((coef @ self.gram) * coef).sum(-1)
         rss = np.maximum(rss, 0.0)
         if sampled:
-            shape, rate = k.noise_prior
-            gamma = self.rng.standard_gamma(shape + 0.5 * k.dof, size=len(var))
-            return (rate + 0.5 * rss) / np.maximum(gamma, _TINY)
+            return (k.noise_prior[1] + 0.5 * rss) / draws.noise_gamma
         half = k.num_warmup // 2
         gain = 1.0 if step < half else 1.0 / (step - half + 1)
         target = rss.mean() / k.dof
         new = (1.0 - gain) * var + gain * target
         return np.maximum(new, 1e-12 * k.default_var)
 
-    def _scales(self, coef, tau2, lam2) -> tuple[np.ndarray, np.ndarray]:
+    def _scales(self, coef, tau2, lam2, draws) -> tuple[np.ndarray, np.ndarray]:
         """Makalic and Schmidt's updates, as ``update_horseshoe_scales``.
 
         An ``InverseGamma(1, rate)`` draw is ``rate / Exp(1)``, and every
@@ -236,28 +271,92 @@ class HorseshoeCpuSweeps:
         one: exponential variates cost a fraction of gamma ones.
         """
         k = self.kernel
-        exp_nu, exp_lam = self.rng.standard_exponential((2, *lam2.shape))
-        tiny = _TINY
-        nu = (1.0 + 1.0 / lam2) / np.maximum(exp_nu, tiny)
+        exp_nu, exp_lam = draws.exponential
+        nu = (1.0 + 1.0 / lam2) / exp_nu
         half_sq = 0.5 * coef * coef
         if k.tau_update == "marginal":
             log_tau = marginal_log_tau(
                 half_sq * nu,
                 0.5 * np.log(tau2),
                 k.global_scale,
+                draws.uniform,
                 self.rng.random,
                 self.log_bound,
             )
             tau2 = np.exp(2.0 * log_tau)
-        lam2 = (1.0 / nu + half_sq / tau2[:, None]) / np.maximum(exp_lam, tiny)
-        lam2 = np.clip(lam2, self.scale2_min, self.scale2_max)
+        lam2 = (1.0 / nu + half_sq / tau2[:, None]) / exp_lam
+        lam2 = np.minimum(np.maximum(lam2, self.scale2_min), self.scale2_max)
         if k.tau_update == "conjugate":
             # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
-            exp_xi = np.maximum(self.rng.standard_exponential(len(tau2)), tiny)
-            xi = (1.0 / k.global_scale**2 + 1.0 / tau2) / exp_xi
+            xi = (1.0 / k.global_scale**2 + 1.0 / tau2) / draws.exponential_xi
             rate = 1.0 / xi + (half_sq / lam2).sum(-1)
-            gamma = self.rng.standard_gamma(0.5 * (lam2.shape[1] + 1), size=len(tau2))
-            tau2 = np.clip(
-                rate / np.maximum(gamma, tiny), self.scale2_min, self.scale2_max
-            )
+            tau2 = rate / draws.tau_gamma
+            tau2 = np.minimum(np.maximum(tau2, self.scale2_min), self.scale2_max)
         return tau2, lam2
+
+
+class _Variates:
+    """The random numbers of ``BLOCK`` sweeps, drawn a few calls at a time.
+
+    A call to the generator costs microseconds whatever its size, and a
+    sweep needs five kinds of variates; drawing them for many sweeps at
+    once keeps the generator's share of a sweep small. ``next()`` returns
+    one sweep's: ``normal`` (chains, d) for the coefficients,
+    ``exponential`` (2, chains, d) for ``nu`` and ``lambda**2``,
+    ``uniform`` (chains, ``SLICE_UNIFORMS``) for the slice update of
+    ``tau``, and, when the run needs them, ``noise_gamma`` and
+    ``tau_gamma`` (chains,) with the conditionals' constant shapes and
+    ``exponential_xi`` (chains,). Variates that could be 0 are kept above
+    the smallest normal float, so that no rate is divided by 0.
+    """
+
+    BLOCK = 64
+
+    def __init__(self, rng, chains: int, d: int, *, noise_shape, tau_shape):
+        self.rng, self.chains, self.d = rng, chains, d
+        self.noise_shape, self.tau_shape = noise_shape, tau_shape
+        self.index = self.BLOCK
+
+    def _refill(self) -> None:
+        rng, b, c, d = self.rng, self.BLOCK, self.chains, self.d
+        self.normal = rng.standard_normal((b, c, d))
+        self.exponential = np.maximum(rng.standard_exponential((b, 2, c, d)), _TINY)
+        self.uniform = rng.random((b, c, SLICE_UNIFORMS))
+        self.noise_gamma = self.tau_gamma = self.exponential_xi = None
+        if self.noise_shape is not None:
+            gamma = rng.standard_gamma(self.noise_shape, size=(b, c))
+            self.noise_gamma = np.maximum(gamma, _TINY)
+        if self.tau_shape is not None:
+            self.tau_gamma = np.maximum(
+                rng.standard_gamma(self.tau_shape, size=(b, c)), _TINY
+            )
+            self.exponential_xi = np.maximum(rng.standard_exponential((b, c)), _TINY)
+        self.index = 0
+
+    def next(self) -> _SweepVariates:
+        """The variates of the next sweep."""
+        if self.index == self.BLOCK:
+            self._refill()
+        i = self.index
+        self.index += 1
+
+        def pick(block):
+            return None if block is None else block[i]
+
+        return _SweepVariates(
+            self.normal[i],
+            self.exponential[i],
+            self.uniform[i],
+            pick(self.noise_gamma),
+            pick(self.tau_gamma),
+            pick(self.exponential_xi),
+        )
+
+
+class _SweepVariates(NamedTuple):
+    normal: np.ndarray
+    exponential: np.ndarray
+    uniform: np.ndarray
+    noise_gamma: np.ndarray | None
+    tau_gamma: np.ndarray | None
+    exponential_xi: np.ndarray | None

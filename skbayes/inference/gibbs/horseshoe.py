@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._horseshoe_cpu import HorseshoeCpuSweeps, marginal_log_tau
+from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, marginal_log_tau
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
 from ._updates import _DTYPE, _gamma, _inverse_gamma, _metropolis
@@ -409,9 +409,9 @@ def _marginal_tau_step(
     rest of the scale update. Its uniforms come from ``generator``.
     """
 
-    def uniform(shape):
+    def uniform(size):
         return (
-            torch.rand(shape, generator=generator, dtype=_DTYPE, device=tau2.device)
+            torch.rand(size, generator=generator, dtype=_DTYPE, device=tau2.device)
             .cpu()
             .numpy()
         )
@@ -420,6 +420,7 @@ def _marginal_tau_step(
         spread.cpu().numpy(),
         0.5 * np.log(tau2.cpu().numpy()),
         global_scale,
+        uniform((len(tau2), SLICE_UNIFORMS)),
         uniform,
         _LOG_BOUND[0],
     )
