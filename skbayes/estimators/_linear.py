@@ -29,8 +29,10 @@ _MODEL_PARAMETERS = """
     inference : {{"auto", "exact", "gibbs", "nuts", "svi"}}, default="auto"
         ``"exact"``: independent draws from the closed-form posterior
         (``"normal"`` prior only). ``"gibbs"``: exact conditional draws
-        (``"normal"`` and ``"horseshoe"`` priors), run until every quantity
-        has 400 effective draws or ``4 * num_samples`` draws per chain.
+        (every prior but the regularised horseshoe; the Laplace and
+        Student-t priors as scale mixtures of normals), run until every
+        quantity has ``target_ess`` effective draws or ``4 * num_samples``
+        draws per chain.
         ``"nuts"``: the No-U-Turn sampler. ``"svi"``: variational inference,
         with a reliability diagnostic. ``"auto"`` takes the first of these
         that applies, NUTS only on at most 5,000 data entries (and never for

@@ -52,11 +52,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         scale 2 of Piironen and Vehtari (2017).
     inference : {"auto", "gibbs", "nuts", "svi"}, default="auto"
         Exact Polya-Gamma Gibbs sampling (Polson, Scott and Windle 2013;
-        normal, horseshoe and regularised horseshoe priors, whole-number
-        weights), usually the fastest way to the exact posterior; the
-        No-U-Turn sampler; or variational inference. ``"auto"`` takes Gibbs
-        where it applies and the data have at most 500,000 entries, NUTS for
-        other priors on at most 5,000, and SVI otherwise
+        every prior in ``skbayes.priors``, whole-number weights), usually
+        the fastest way to the exact posterior; the No-U-Turn sampler; or
+        variational inference. ``"auto"`` takes Gibbs where it applies and
+        the data have at most 500,000 entries, NUTS for other priors on at
+        most 5,000, and SVI otherwise
         (``skbayes.inference.auto``).
     guide : str, autoguide class or callable, default="mvn"
         The SVI guide, as for ``BayesianLinearRegression``; the default

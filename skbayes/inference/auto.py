@@ -7,9 +7,11 @@ from the most exact to the most approximate, and the first that runs the model
 
 1. ``exact``: independent draws from a closed form (Beta-Bernoulli; the
    linear model under a Normal prior);
-2. ``gibbs``: exact conditional draws (the horseshoe regression; the
-   Polya-Gamma classifier up to ``POLYA_GAMMA_AUTO_MAX_SIZE``);
-3. ``nuts``: for other priors on small problems (``NUTS_AUTO_MAX_SIZE``);
+2. ``gibbs``: exact conditional draws (the regression under the horseshoe,
+   Laplace and Student-t priors; the Polya-Gamma classifier up to
+   ``POLYA_GAMMA_AUTO_MAX_SIZE``);
+3. ``nuts``: for priors without a Gibbs kernel, on small problems
+   (``NUTS_AUTO_MAX_SIZE``);
 4. ``svi``: everything else, and whenever ``batch_size`` is set, with its
    Pareto k-hat diagnostic saying how far to trust it.
 """
@@ -51,16 +53,16 @@ def choose_engine(model, data, settings: RunSettings) -> str:
     >>> from skbayes.inference import RunSettings
     >>> from skbayes.inference.auto import choose_engine
     >>> from skbayes.models import LinearData, LinearRegressionModel
-    >>> from skbayes.priors import Horseshoe, Laplace, Normal
+    >>> from skbayes.priors import Horseshoe, Laplace, Normal, RegularizedHorseshoe
     >>> X, y = np.ones((20, 3)), np.zeros(20)
     >>> data = LinearData.from_arrays(
     ...     X, y, fit_intercept=True, dtype=torch.float64
     ... )
     >>> [
     ...     choose_engine(LinearRegressionModel(prior, 3, 20), data, RunSettings(0))
-    ...     for prior in (Normal(), Horseshoe(), Laplace())
+    ...     for prior in (Normal(), Horseshoe(), Laplace(), RegularizedHorseshoe())
     ... ]
-    ['exact', 'gibbs', 'nuts']
+    ['exact', 'gibbs', 'gibbs', 'svi']
     """
     candidates = [
         ENGINES[name]()

@@ -26,7 +26,7 @@ from .conjugate import (
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
 #: The priors (by ``gibbs_kernel``) the linear model's Gibbs kernels sample.
-_LINEAR_GIBBS_KERNELS = ("normal", "horseshoe")
+_LINEAR_GIBBS_KERNELS = ("normal", "horseshoe", "laplace", "student_t")
 
 
 @dataclass

@@ -23,7 +23,13 @@ from .linear import _as_tensors
 LOGISTIC_PSEUDO_SIGMA = 2.0
 
 #: Priors (by ``gibbs_kernel``) whose scales the Polya-Gamma kernel updates.
-_POLYA_GAMMA_PRIORS = ("normal", "horseshoe", "regularized_horseshoe")
+_POLYA_GAMMA_PRIORS = (
+    "normal",
+    "horseshoe",
+    "regularized_horseshoe",
+    "laplace",
+    "student_t",
+)
 
 
 @dataclass

@@ -62,6 +62,7 @@ class Laplace(CoefPrior):
     """
 
     _parameter_constraints = {"scale": [_positive]}
+    gibbs_kernel = "laplace"
 
     def __init__(self, scale: float = 1.0):
         self.scale = scale
@@ -94,6 +95,7 @@ class StudentT(CoefPrior):
     """
 
     _parameter_constraints = {"df": [_positive], "scale": [_positive]}
+    gibbs_kernel = "student_t"
 
     def __init__(self, df: float = 3.0, scale: float = 1.0):
         self.df = df

@@ -84,7 +84,10 @@ def test_chains_and_run_length_defaults(small_problem):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"prior": "laplace"}, "no sampler for the Laplace prior"),
+        (
+            {"prior": "regularized_horseshoe"},
+            "no sampler for the RegularizedHorseshoe prior",
+        ),
         ({"batch_size": 5}, "batch_size=5 needs inference='svi'"),
     ],
 )

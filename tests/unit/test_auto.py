@@ -22,6 +22,12 @@ from skbayes.models.logistic import LogisticRegressionModel
 from skbayes.priors import Horseshoe, Laplace, Normal, RegularizedHorseshoe, StudentT
 
 
+class _LaplaceWithoutGibbs(Laplace):
+    """A prior no Gibbs kernel samples: what ``"auto"`` does with NUTS."""
+
+    gibbs_kernel = None
+
+
 def _linear(prior, n, d, batch_size=None):
     X = np.random.default_rng(0).normal(size=(n, d))
     data = LinearData.from_arrays(
@@ -37,9 +43,10 @@ def _linear(prior, n, d, batch_size=None):
         (Normal(), 100_000, 3, None, "exact"),
         (Horseshoe(), 50, 3, None, "gibbs"),
         (Horseshoe(), 40, 2_000, None, "gibbs"),
-        (Laplace(), 50, 3, None, "nuts"),
-        (StudentT(), NUTS_AUTO_MAX_SIZE // 5, 5, None, "nuts"),
-        (StudentT(), NUTS_AUTO_MAX_SIZE // 5 + 1, 5, None, "svi"),
+        (Laplace(), 50, 3, None, "gibbs"),  # the Bayesian lasso's sampler
+        (StudentT(), 100_000, 5, None, "gibbs"),
+        (_LaplaceWithoutGibbs(), NUTS_AUTO_MAX_SIZE // 5, 5, None, "nuts"),
+        (_LaplaceWithoutGibbs(), NUTS_AUTO_MAX_SIZE // 5 + 1, 5, None, "svi"),
         (RegularizedHorseshoe(), 50, 3, None, "svi"),
         (Normal(), 50, 3, 10, "svi"),
         (Horseshoe(), 50, 3, 10, "svi"),
@@ -73,7 +80,9 @@ def _logistic(prior, n, d, weight=1.0):
         (Normal(2.5), 200, 3, 1.0, "gibbs"),
         (RegularizedHorseshoe(), 200, 3, 1.0, "gibbs"),
         (Normal(2.5), 200, 3, 0.5, "nuts"),  # fractional weights: no PG Gibbs
-        (Laplace(), 200, 3, 1.0, "nuts"),
+        (Laplace(), 200, 3, 1.0, "gibbs"),
+        (StudentT(), 200, 3, 0.5, "nuts"),
+        (_LaplaceWithoutGibbs(), 200, 3, 1.0, "nuts"),
         (Normal(2.5), POLYA_GAMMA_AUTO_MAX_SIZE // 10 + 100, 10, 1.0, "svi"),
     ],
 )

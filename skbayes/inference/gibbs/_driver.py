@@ -14,6 +14,7 @@ from ._updates import _DTYPE
 from .horseshoe import HorseshoeGibbsKernel
 from .logistic import PolyaGammaKernel
 from .normal import NormalGibbsKernel
+from .scale_mixture import ScaleMixtureGibbsKernel
 
 __all__ = [
     "GIBBS_KERNELS",
@@ -28,10 +29,12 @@ GIBBS_KERNELS: dict[str, type[GibbsKernel]] = {
     "normal": NormalGibbsKernel,
     "horseshoe": HorseshoeGibbsKernel,
     "polya_gamma": PolyaGammaKernel,
+    "laplace": ScaleMixtureGibbsKernel,
+    "student_t": ScaleMixtureGibbsKernel,
 }
 
 #: The kernels of GIBBS_KERNELS that sample the linear model under one prior.
-_PRIOR_KERNELS = ("normal", "horseshoe")
+_PRIOR_KERNELS = ("normal", "horseshoe", "laplace", "student_t")
 
 Sampler = Literal["auto", "rue", "bhattacharya"]
 TauUpdate = Literal["auto", "both", "conjugate", "marginal", "blocked"]

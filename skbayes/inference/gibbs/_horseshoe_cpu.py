@@ -62,9 +62,10 @@ def marginal_log_tau(
     inv_a2 = 1.0 / global_scale**2
     block = uniforms.tolist()
     out = np.empty_like(log_tau)
-    # Up to a few dozen terms, a sum over a Python list costs less than the
-    # three numpy calls that would make it.
+    # Up to a couple of dozen terms, a sum over a Python list costs less
+    # than the three numpy calls that would make it.
     rows = spread.tolist() if d <= _PYTHON_SUM_MAX else spread
+    buffer = np.empty(d)
     for chain, row in enumerate(rows):
         if d <= _PYTHON_SUM_MAX:
 
@@ -73,8 +74,12 @@ def marginal_log_tau(
 
         else:
 
-            def tail(inv_t2: float, row=row) -> float:
-                return float(np.log1p(row * inv_t2).sum())
+            def tail(inv_t2: float, row=row, buffer=buffer) -> float:
+                # In place, with the ufuncs called directly: each numpy call
+                # here costs more than its arithmetic.
+                np.multiply(row, inv_t2, out=buffer)
+                np.log1p(buffer, out=buffer)
+                return float(np.add.reduce(buffer))
 
         def log_density(u: float, tail=tail) -> float:
             t2 = math.exp(2.0 * u)
@@ -93,7 +98,7 @@ def marginal_log_tau(
 #: Uniforms drawn at a time for one slice update of one chain.
 SLICE_UNIFORMS = 16
 #: The largest d whose slice target is summed in Python rather than numpy.
-_PYTHON_SUM_MAX = 64
+_PYTHON_SUM_MAX = 24
 
 
 def slice_1d(log_density, x0: float, width: float, uniforms) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ...priors import CoefPrior
-from ._updates import _DTYPE, _positive_init
+from ._updates import _DTYPE, _inverse_gamma, _positive_init
 
 __all__ = ["GibbsKernel", "GibbsState", "SweepKernel"]
 
@@ -275,6 +275,10 @@ class GibbsKernel(SweepKernel):
             noise_var = self._tensor(float(self.noise) ** 2).expand(num_chains).clone()
         elif self.noise == "point":
             noise_var = noise_var[:1].expand(num_chains).clone()  # shared
+        # The shape of sigma**2's conditional, once (see _inverse_gamma).
+        self.noise_shape = torch.full(
+            (num_chains,), self.noise_prior[0] + 0.5 * self.dof, dtype=_DTYPE
+        ).to(X.device)
         return self._start(noise_var, stats)
 
     def _start(
@@ -313,6 +317,32 @@ class GibbsKernel(SweepKernel):
         if self.noise == "inverse_gamma":
             return None
         return float(state.noise_var[0].sqrt())
+
+    def _noise_update(
+        self, coef: torch.Tensor, noise_var: torch.Tensor, step: int, warmup: bool
+    ) -> torch.Tensor:
+        """``sigma**2 | coef`` when sampled; the SAEM step of a point estimate.
+
+        The likelihood contributes ``(sigma**2)^(-dof/2) exp(-RSS / (2
+        sigma**2))``; the coefficient prior does not involve ``sigma**2``.
+        """
+        sampled = self.noise == "inverse_gamma"
+        saem = self.noise == "point" and warmup and self.dof > 0
+        if not (sampled or saem):
+            return noise_var
+        resid = self.y - coef @ self.X.T
+        rss = (resid * resid).sum(-1)
+        if sampled:
+            rate = self.noise_prior[1] + 0.5 * rss
+            return _inverse_gamma(self.noise_shape, rate, self.generator)
+        half = self.num_warmup // 2
+        gain = 1.0 if step < half else 1.0 / (step - half + 1)
+        target = rss.mean() / self.dof
+        # A perfect fit drives the estimate to 0, and then the precision of
+        # coef overflows: keep sigma above 1e-6 sd(y).
+        return ((1.0 - gain) * noise_var + gain * target).clamp_min(
+            1e-12 * self.default_var
+        )
 
     def _tensor(self, value) -> torch.Tensor:
         """``value`` as a float64 tensor on the data's device."""

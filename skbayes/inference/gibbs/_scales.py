@@ -15,10 +15,18 @@ import math
 
 import torch
 
-from ._updates import _DTYPE, _positive_init, _slice_step
+from ._updates import _DTYPE, _gamma, _positive_init, _slice_step
 from .horseshoe import _SCALE2_MAX, _SCALE2_MIN, update_horseshoe_scales
 
-__all__ = ["SCALES", "FixedScale", "HorseshoeScales", "RegularizedHorseshoeScales"]
+__all__ = [
+    "SCALES",
+    "FixedScale",
+    "HorseshoeScales",
+    "LaplaceScales",
+    "RegularizedHorseshoeScales",
+    "StudentTScales",
+    "inverse_gaussian",
+]
 
 _LOG_BOUND = 0.5 * math.log(_SCALE2_MAX)  # |log scale| stays inside float64
 
@@ -217,9 +225,88 @@ class RegularizedHorseshoeScales(FixedScale):
         }
 
 
+class _LocalVariances(FixedScale):
+    """Per-coefficient prior variances ``v_j`` with a conjugate conditional.
+
+    ``coef_j | v_j ~ Normal(0, v_j)`` with ``v_j`` drawn from a mixing
+    distribution makes the prior's marginal; ``v_j | coef_j`` is drawn
+    exactly by ``_precision_given_coef`` (of ``1 / v_j``). The prior has no
+    latent sites of its own, so only ``coef`` is reported.
+    """
+
+    def __init__(self, prior, size: int, context: dict):
+        self.prior, self.size = prior, size
+
+    def init(self, num_chains, generator, like, jitter) -> dict:
+        super().init(num_chains, generator, like, jitter)
+        start = like.new_full((self.size,), self._start_variance())
+        var = _positive_init({}, "var", start, num_chains, jitter, generator)
+        return {"var": var}
+
+    def sd(self, scales):
+        return scales["var"].sqrt()
+
+    def update(self, coef, scales, generator):
+        precision = self._precision_given_coef(coef, generator)
+        return {"var": precision.reciprocal().clamp(_SCALE2_MIN, _SCALE2_MAX)}
+
+
+class LaplaceScales(_LocalVariances):
+    """The Bayesian lasso's variances (Park and Casella 2008).
+
+    ``Laplace(0, b)`` is ``Normal(0, v)`` with ``v ~ Exponential(rate 1 /
+    (2 b**2))``, and then ``1 / v | coef ~ InverseGaussian(mean 1 / (b
+    |coef|), shape 1 / b**2)``.
+    """
+
+    def _start_variance(self) -> float:
+        return 2.0 * float(self.prior.scale) ** 2  # the mixing mean
+
+    def _precision_given_coef(self, coef, generator):
+        b = float(self.prior.scale)
+        mean = (b * coef.abs()).clamp_min(_SCALE2_MIN).reciprocal()
+        return inverse_gaussian(mean, 1.0 / b**2, generator)
+
+
+class StudentTScales(_LocalVariances):
+    """The Student-t's variances: a gamma mixture of normals.
+
+    ``StudentT(nu, 0, s)`` is ``Normal(0, s**2 / w)`` with ``w ~ Gamma(nu /
+    2, rate nu / 2)``, and then ``w | coef ~ Gamma((nu + 1) / 2, rate (nu +
+    coef**2 / s**2) / 2)``.
+    """
+
+    def _start_variance(self) -> float:
+        return float(self.prior.scale) ** 2
+
+    def _precision_given_coef(self, coef, generator):
+        nu, s2 = float(self.prior.df), float(self.prior.scale) ** 2
+        shape = coef.new_full(coef.shape, 0.5 * (nu + 1.0))
+        rate = 0.5 * (nu + coef * coef / s2)
+        return _gamma(shape, generator) / rate / s2
+
+
+def inverse_gaussian(mean: torch.Tensor, shape: float, generator) -> torch.Tensor:
+    """InverseGaussian(mean, shape) draws, elementwise (Michael et al. 1976).
+
+    With ``y = N(0, 1)**2`` and ``r = mean y / (2 shape)``, the smaller root
+    ``x = mean / (1 + r + sqrt(r (r + 2)))`` (the textbook form, rearranged
+    so that large ``r`` does not cancel) is kept with probability ``mean /
+    (mean + x)``, and ``mean**2 / x`` otherwise.
+    """
+    like = {"dtype": mean.dtype, "device": mean.device, "generator": generator}
+    y = torch.randn(mean.shape, **like).square()
+    r = mean * y / (2.0 * shape)
+    x = mean / (1.0 + r + torch.sqrt(r * (r + 2.0)))
+    keep = torch.rand(mean.shape, **like) * (mean + x) <= mean
+    return torch.where(keep, x, mean * (mean / x))
+
+
 #: The scale updates by ``CoefPrior.gibbs_kernel``.
 SCALES = {
     "normal": FixedScale,
     "horseshoe": HorseshoeScales,
     "regularized_horseshoe": RegularizedHorseshoeScales,
+    "laplace": LaplaceScales,
+    "student_t": StudentTScales,
 }

@@ -37,7 +37,7 @@ import torch
 from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, marginal_log_tau
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
-from ._updates import _DTYPE, _gamma, _inverse_gamma, _metropolis
+from ._updates import _DTYPE, _gamma, _metropolis
 
 __all__ = ["HorseshoeGibbsKernel", "HorseshoeState", "update_horseshoe_scales"]
 
@@ -192,13 +192,6 @@ class HorseshoeGibbsKernel(GibbsKernel):
             seed = int(torch.randint(2**62, (), generator=self.generator))
             bounds = (_SCALE2_MIN, _SCALE2_MAX, _LOG_BOUND[0])
             self._cpu = HorseshoeCpuSweeps(self, seed, bounds)
-        # The shape of sigma**2's conditional, once (see _inverse_gamma).
-        self.noise_shape = torch.full(
-            (self.num_chains,),
-            self.noise_prior[0] + 0.5 * self.dof,
-            dtype=_DTYPE,
-            device=X.device,
-        )
         return HorseshoeState(
             noise_var,
             None,
@@ -303,32 +296,6 @@ class HorseshoeGibbsKernel(GibbsKernel):
                 log_steps[which] += gain * (float(accept.mean()) - 0.44)
         tau2, noise_var = torch.exp(2 * position[0]), position[1].exp()
         return tau2, noise_var, current[1], tuple(log_steps)
-
-    def _noise_update(
-        self, coef: torch.Tensor, noise_var: torch.Tensor, step: int, warmup: bool
-    ) -> torch.Tensor:
-        """``sigma**2 | coef`` when sampled; the SAEM step of a point estimate.
-
-        The likelihood contributes ``(sigma**2)^(-dof/2) exp(-RSS / (2
-        sigma**2))``; the coefficient prior does not involve ``sigma**2``.
-        """
-        sampled = self.noise == "inverse_gamma"
-        saem = self.noise == "point" and warmup and self.dof > 0
-        if not (sampled or saem):
-            return noise_var
-        resid = self.y - coef @ self.X.T
-        rss = (resid * resid).sum(-1)
-        if sampled:
-            rate = self.noise_prior[1] + 0.5 * rss
-            return _inverse_gamma(self.noise_shape, rate, self.generator)
-        half = self.num_warmup // 2
-        gain = 1.0 if step < half else 1.0 / (step - half + 1)
-        target = rss.mean() / self.dof
-        # A perfect fit drives the estimate to 0, and then the precision of
-        # coef overflows: keep sigma above 1e-6 sd(y).
-        return ((1.0 - gain) * noise_var + gain * target).clamp_min(
-            1e-12 * self.default_var
-        )
 
     def _scales_update(
         self, coef: torch.Tensor, tau2: torch.Tensor, lam2: torch.Tensor
