@@ -28,12 +28,17 @@ thread:
     move of ``tau``) on the numpy and the torch backends, for d from 5 to
     100, against the floor of each: one d x d Cholesky factorisation and two
     triangular solves per chain.
+``grid`` (only when named)
+    ``GridSearchCV`` of ``BayesianLinearRegression`` over the normal,
+    Laplace and horseshoe priors with 5 folds, at n=200, d=50, against a
+    3-point grid of ``ARDRegression``: wall time, and each prior's mean fit
+    time.
 ``rhs_nuts`` (only when named)
     NUTS on the regularised horseshoe at n=100, d=5, the reason ``"auto"``
     never picks it there.
 
 Run ``python benchmarks/auto.py [--sections sklearn noise exact choice
-rhs_nuts tau sweep] [--seeds N]``; results go to
+rhs_nuts tau sweep grid] [--seeds N]``; results go to
 ``benchmarks/results/auto.json`` and a Markdown summary to stdout.
 """
 
@@ -304,6 +309,38 @@ def section_sweep(seeds: int) -> dict:
     return {"rows": rows}
 
 
+def section_grid(seeds: int) -> dict:
+    """GridSearchCV over three priors x 5 folds against an ARD grid."""
+    from sklearn.model_selection import GridSearchCV
+
+    rows = []
+    for seed in range(seeds):
+        X, y, _ = make_sparse_regression(200, 50, n_nonzero=10, random_state=seed)
+        ours = GridSearchCV(
+            BayesianLinearRegression(random_state=seed),
+            {"prior": ["normal", "laplace", "horseshoe"]},
+            cv=5,
+        )
+        theirs = GridSearchCV(ARDRegression(), {"alpha_1": [1e-6, 1e-5, 1e-4]}, cv=5)
+        row = {"seed": seed}
+        for role, search in (("ours", ours), ("peer", theirs)):
+            seconds, caught = _timed(search, X, y)
+            row[f"{role}_s"] = seconds
+            if role == "ours":
+                times = search.cv_results_["mean_fit_time"]
+                row["fit_s_by_prior"] = dict(
+                    zip(["normal", "laplace", "horseshoe"], times.tolist(), strict=True)
+                )
+                row["best"] = search.best_params_["prior"]
+                row["warnings"] = caught
+        rows.append(row)
+    return {
+        "rows": rows,
+        "median_s": float(np.median([r["ours_s"] for r in rows])),
+        "median_peer_s": float(np.median([r["peer_s"] for r in rows])),
+    }
+
+
 def section_rhs_nuts() -> dict:
     X, y, _ = make_sparse_regression(100, 5, n_nonzero=2, random_state=0)
     est = HorseshoeRegression(regularized=True, inference="nuts", random_state=0)
@@ -415,6 +452,25 @@ def markdown(results: dict) -> str:
             "numpy / floor",
         ]
         lines += [markdown_table(header, rows), ""]
+    if "grid" in results:
+        rows = [
+            [
+                r["seed"],
+                fmt(r["ours_s"]),
+                " / ".join(fmt(v) for v in r["fit_s_by_prior"].values()),
+                r["best"],
+                fmt(r["peer_s"]),
+            ]
+            for r in results["grid"]["rows"]
+        ]
+        header = [
+            "seed",
+            "3 priors x 5 folds, s",
+            "mean fit s: normal / laplace / horseshoe",
+            "best prior",
+            "ARD grid s",
+        ]
+        lines += [markdown_table(header, rows), ""]
     if "rhs_nuts" in results:
         seconds = fmt(results["rhs_nuts"]["s"])
         lines.append(f"Regularised horseshoe, NUTS, n=100, d=5: {seconds} s.")
@@ -429,6 +485,7 @@ SECTIONS = {
     "rhs_nuts": lambda args: section_rhs_nuts(),
     "tau": lambda args: section_tau(args.seeds),
     "sweep": lambda args: section_sweep(args.seeds),
+    "grid": lambda args: section_grid(args.seeds),
 }
 
 

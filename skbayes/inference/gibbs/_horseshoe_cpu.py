@@ -166,7 +166,10 @@ class HorseshoeCpuSweeps:
 
     def __init__(self, kernel, seed: int, bounds: tuple[float, float, float]):
         gram, xty = kernel.data
-        self.gram, self.xty = gram.cpu().numpy(), xty.cpu().numpy()
+        # Contiguous, so that the flattened view of each precision matrix
+        # below is a view and its diagonal can be lifted in place.
+        self.gram = np.ascontiguousarray(gram.cpu().numpy())
+        self.xty = xty.cpu().numpy()
         self.yty = float(kernel.yty)
         self.kernel = kernel
         self.rng = np.random.default_rng(seed)
@@ -245,7 +248,9 @@ class HorseshoeCpuSweeps:
         noise = draws.normal
         z = np.empty_like(scale)
         for chain in range(len(scale)):
-            chol = _cholesky_lower(precision[chain])
+            # The transpose is the same symmetric matrix, in the column-major
+            # order LAPACK takes without a copy.
+            chol = _cholesky_lower(precision[chain].T)
             half, _ = lapack.dtrtrs(chol, rhs[chain], lower=1)
             z[chain], _ = lapack.dtrtrs(chol, half + noise[chain], lower=1, trans=1)
         return scale * z
