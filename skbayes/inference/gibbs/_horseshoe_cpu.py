@@ -27,13 +27,11 @@ import numpy as np
 import torch
 from scipy.linalg import lapack
 
+from ._linear_algebra import NOT_POSITIVE_DEFINITE
+
 __all__ = ["HorseshoeCpuSweeps", "marginal_log_tau"]
 
 _TINY = float(np.finfo(np.float64).tiny)
-_NOT_POSITIVE_DEFINITE = (
-    "Gibbs sampler: the conditional precision of the coefficients is not "
-    "numerically positive definite. Rescale X and y."
-)
 
 
 def marginal_log_tau(
@@ -144,7 +142,7 @@ def _cholesky_lower(matrix: np.ndarray) -> np.ndarray:
         lifted = matrix + 1e-10 * np.abs(np.diag(matrix)).max() * np.eye(len(matrix))
         chol, info = lapack.dpotrf(lifted, lower=1, clean=0)
         if info > 0:
-            raise torch.linalg.LinAlgError(_NOT_POSITIVE_DEFINITE)
+            raise torch.linalg.LinAlgError(NOT_POSITIVE_DEFINITE)
     return chol
 
 

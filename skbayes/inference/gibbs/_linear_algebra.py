@@ -22,6 +22,14 @@ import torch
 __all__ = ["sample_bhattacharya", "sample_rue"]
 
 
+#: Raised when even the lifted diagonal of ``_cholesky`` fails (and by the
+#: numpy sweeps' LAPACK factorisation).
+NOT_POSITIVE_DEFINITE = (
+    "Gibbs sampler: the conditional precision of the coefficients is not "
+    "numerically positive definite. Rescale X and y."
+)
+
+
 def _cholesky(matrix: torch.Tensor) -> torch.Tensor:
     """Lower Cholesky factor, with one retry on a slightly lifted diagonal."""
     chol, info = torch.linalg.cholesky_ex(matrix)
@@ -35,10 +43,7 @@ def _cholesky(matrix: torch.Tensor) -> torch.Tensor:
             matrix + torch.diag_embed(jitter.expand_as(diag))
         )
         if bool((info > 0).any()):
-            raise torch.linalg.LinAlgError(
-                "Gibbs sampler: the conditional precision of the coefficients "
-                "is not numerically positive definite. Rescale X and y."
-            )
+            raise torch.linalg.LinAlgError(NOT_POSITIVE_DEFINITE)
     return chol
 
 
