@@ -8,6 +8,7 @@ were checked on (scikit-learn 1.6-1.9, torch 2.x, pyro-ppl 1.9).
 from __future__ import annotations
 
 import torch
+from pyro.poutine.runtime import _PYRO_STACK as pyro_handler_stack
 
 # -- scikit-learn ---------------------------------------------------------------
 # `_fit_context` runs `_parameter_constraints` validation once per fit and skips
@@ -35,6 +36,7 @@ __all__ = [
     "guide_model",
     "guide_param_constraints",
     "param_names",
+    "pyro_handler_stack",
     "standard_gamma",
     "unconstrained_shapes",
     "unpack_latent",
@@ -96,6 +98,11 @@ class foreach:
 
 
 # -- Pyro -----------------------------------------------------------------------
+# Pyro's effect handlers live on one process-wide list (`pyro_handler_stack`,
+# imported above); `skbayes._runtime.isolated_run` trims what an interrupted run
+# left on it.
+
+
 # Autoguides pack all latent sites into one vector; reading draws and
 # optimised leaves off it directly (without `get_posterior` and a trace per
 # step) is what makes skbayes' SVI step cheap.

@@ -2,9 +2,14 @@
 
 Every fit, predict and draw in skbayes runs inside ``isolated_run``, so
 that an estimator never reads or leaves behind global state: the caller's torch
-RNG, Pyro's global parameter store and torch's thread count are as they were
-afterwards, and two estimators in one process cannot see each other's
-parameters.
+RNG, Pyro's global parameter store and handler stack and torch's thread count
+are as they were afterwards, and two estimators in one process cannot see each
+other's parameters.
+
+That state is process-wide, so ``isolated_run`` blocks hold one process-wide
+lock: estimators fitted in threads run their Pyro and torch sections one at a
+time and give the serial answer bit for bit. Processes (joblib's default
+backend) are what run fits in parallel.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,12 +25,19 @@ import numpy as np
 import pyro
 import torch
 
+from ._compat import pyro_handler_stack
+
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda|cuda:\d+|auto)$")
 
 # Below this many entries of data per step, torch's intra-op threads cost more in
 # synchronisation than they save; one thread is also far steadier when the
 # machine is busy.
 SMALL_PROBLEM_SIZE = 1_000_000
+
+# Pyro's handler stack and param store, torch's default generators and its
+# thread count are globals: one block at a time may change them. Reentrant,
+# because a run may draw from a guide or a closed form inside another run.
+_GLOBAL_STATE_LOCK = threading.RLock()
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -187,9 +200,10 @@ def isolated_run(
         cuda_devices = [
             device.index if device.index is not None else torch.cuda.current_device()
         ]
-    threads = torch.get_num_threads()
     single_thread = device.type == "cpu" and problem_size < SMALL_PROBLEM_SIZE
-    with torch.random.fork_rng(devices=cuda_devices):
+    with _GLOBAL_STATE_LOCK, torch.random.fork_rng(devices=cuda_devices):
+        threads = torch.get_num_threads()
+        depth = len(pyro_handler_stack)
         if seed is not None:
             torch.random.default_generator.manual_seed(seed)
             for index in cuda_devices:
@@ -200,6 +214,10 @@ def isolated_run(
             with pyro.get_param_store().scope(param_state) as state:
                 yield state
         finally:
+            # A KeyboardInterrupt between a handler's push and its ``with``
+            # block leaves the handler on Pyro's stack; nothing of this run
+            # may stay there.
+            del pyro_handler_stack[depth:]
             if single_thread:
                 torch.set_num_threads(threads)
 

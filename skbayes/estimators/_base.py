@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -16,6 +17,7 @@ from .._compat import (
     Interval,
     StrOptions,
     attach_model,
+    fit_context,
     guide_model,
     param_names,
     validate_parameter_constraints,
@@ -38,6 +40,27 @@ def check_count(value, name: str) -> int:
     return int(value)
 
 
+def fit_method(fit):
+    """Decorate an estimator's ``fit``: no estimator is left half-fitted.
+
+    The previous fit's attributes are dropped first, and the estimator counts
+    as fitted (``check_is_fitted``) only once ``fit`` has returned, so a fit
+    stopped midway, by an error or a ``KeyboardInterrupt``, leaves it unfitted
+    instead of mixing two fits. Parameters are validated first, as by
+    sklearn's own estimators, and a bad one leaves the previous fit in place.
+    """
+
+    @fit_context(prefer_skip_nested_validation=True)
+    @functools.wraps(fit)
+    def fit_completely(self, *args, **kwargs):
+        self._forget_fit()
+        fit(self, *args, **kwargs)
+        self._fit_complete = True
+        return self
+
+    return fit_completely
+
+
 class BayesianEstimator(BaseEstimator):
     """Base class of skbayes estimators.
 
@@ -47,8 +70,8 @@ class BayesianEstimator(BaseEstimator):
     isolated block (own RNG stream, parameter store and thread count), and
     stores what comes back. Subclasses set ``_model_class`` (which decides the
     engines on offer), extend ``_parameter_constraints`` and implement
-    ``fit``. Fitted torch state is kept on the CPU, so predictions and pickles
-    never need the fit's device.
+    ``fit``, decorated with ``fit_method``. Fitted torch state is kept on the
+    CPU, so predictions and pickles never need the fit's device.
     """
 
     #: The model the estimator builds; engines that support it are on offer.
@@ -111,6 +134,16 @@ class BayesianEstimator(BaseEstimator):
         )
 
     # -- fitting ------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.__dict__.get("_fit_complete", False)
+
+    def _forget_fit(self) -> None:
+        """Drop every fitted attribute: the names sklearn's convention ends in ``_``."""
+        for name in [n for n in vars(self) if n.endswith("_") and n[:2] != "__"]:
+            del self.__dict__[name]
+        for name in ("_fit_complete", "_param_state"):
+            self.__dict__.pop(name, None)
+
     @staticmethod
     def _torch_dtype(array: np.ndarray) -> torch.dtype:
         return torch.float32 if array.dtype == np.float32 else torch.float64
@@ -133,8 +166,6 @@ class BayesianEstimator(BaseEstimator):
         engine = ENGINES[engine_name]()
         settings = settings.for_engine(engine)
         engine.check(model, data, settings)
-        for name in ("loss_curve_", "n_iter_", "guide_", "diagnostics_"):
-            self.__dict__.pop(name, None)
         with isolated_run(
             seed=seed, device=device, problem_size=data.problem_size
         ) as state:

@@ -6,12 +6,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import StrOptions, fit_context
+from .._compat import StrOptions
 from .._runtime import make_seed, resolve_device
 from ..inference import BetaGuide
 from ..models import BetaBernoulliModel, ModelData
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
-from ._base import BayesianEstimator, check_count
+from ._base import BayesianEstimator, check_count, fit_method
 from ._docs import engine_parameters, fit_attributes
 
 
@@ -124,7 +124,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
         return X.astype(np.float64)
 
     # -- fitting ----------------------------------------------------------------
-    @fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y=None):
         """Compute the posterior of each column's success probability.
 

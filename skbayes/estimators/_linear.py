@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import Interval, StrOptions, fit_context
+from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
 from ..models import LinearData, LinearRegressionModel
 from ..priors import (
@@ -18,7 +18,7 @@ from ..priors import (
     RegularizedHorseshoe,
     resolve_coef_prior,
 )
-from ._base import BayesianEstimator
+from ._base import BayesianEstimator, fit_method
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when forming predictive draws, to bound memory at
@@ -117,7 +117,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         return values
 
     # -- fitting -----------------------------------------------------------
-    @fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y):
         """Infer the posterior of the coefficients, intercept and noise.
 

@@ -14,11 +14,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._compat import Interval, StrOptions, fit_context
+from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
 from ..models import LogisticData, LogisticRegressionModel
 from ..priors import COEF_PRIORS, CoefPrior, Normal, resolve_coef_prior
-from ._base import BayesianEstimator
+from ._base import BayesianEstimator, fit_method
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when averaging over posterior draws, to bound memory at
@@ -150,7 +150,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         return resolve_coef_prior(self.prior)
 
     # -- fitting ----------------------------------------------------------------
-    @fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y, sample_weight=None):
         """Infer the posterior of the coefficients and intercepts.
 
