@@ -288,6 +288,9 @@ class FittedPosterior:
         MCMC only: ``n_eff``, ``r_hat`` and ``divergences``.
     exact : object or None
         The closed-form posterior, with ``sample(num_samples, rng)``.
+    diverging : ndarray of bool or None
+        NUTS only: whether each draw's transition diverged, shape
+        ``(draws,)`` with chains merged as in ``samples``.
     """
 
     engine: str
@@ -296,6 +299,7 @@ class FittedPosterior:
     samples: dict
     diagnostics: dict | None = None
     exact: object = None
+    diverging: np.ndarray | None = None
 
     def by_chain(self, name: str) -> np.ndarray:
         """``samples[name]`` with its chains apart: ``(chains, draws, ...)``."""

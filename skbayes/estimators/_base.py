@@ -22,6 +22,7 @@ from .._compat import (
     param_names,
     validate_parameter_constraints,
 )
+from .._inference_data import inference_data
 from .._runtime import cpu_copy, isolated_run, make_seed, resolve_device
 from ..inference import ENGINES, DivergenceError, RunSettings, engine_names
 from ..inference.auto import AUTO, choose_engine
@@ -202,6 +203,9 @@ class BayesianEstimator(BaseEstimator):
             samples=draws,
             diagnostics=diagnostics,
             exact=None if result.posterior is None else cpu_copy(result.posterior),
+            diverging=None
+            if result.divergences is None
+            else np.asarray(result.divergences, dtype=bool).reshape(-1),
         )
         self.posterior_samples_ = draws
 
@@ -341,6 +345,56 @@ class BayesianEstimator(BaseEstimator):
             r_hat=diagnostics["r_hat"],
             divergences=diagnostics["divergences"],
         )
+
+    def to_arviz(self, X=None, y=None):
+        """The posterior as ArviZ's ``InferenceData`` (ArviZ is optional).
+
+        Groups: ``posterior``, with dims ``(chain, draw, ...)`` and coordinates
+        named by ``feature_names_in_`` (and, for the classifier, ``classes_``);
+        ``sample_stats`` with ``diverging`` for NUTS; and, when the data are
+        given, ``log_likelihood`` (pointwise, one value per row and draw) and
+        ``observed_data``. ``az.summary``, ``az.plot_trace``, ``az.loo`` and
+        ``az.waic`` then work on it. SVI and exact fits count as one chain of
+        independent draws.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), optional
+            The rows whose log-likelihood to store: the training rows for
+            ``az.loo`` and ``az.waic``.
+        y : array-like of shape (n_samples,), optional
+            Their targets (ignored by ``BetaBernoulliEstimator``).
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        check_is_fitted(self)
+        posterior = self.posterior_
+        log_likelihood = observed = None
+        if X is not None:
+            X, targets, observed = self._observations(X, y)
+            log_likelihood = self._log_likelihood(X, targets, posterior.samples)
+        dims, coords = self._site_dims()
+        return inference_data(
+            self._as_reported(posterior.samples),
+            num_chains=posterior.num_chains,
+            dims=dims,
+            coords=coords,
+            log_likelihood=log_likelihood,
+            observed=observed,
+            diverging=posterior.diverging,
+        )
+
+    def _site_dims(self) -> tuple[dict, dict]:
+        """ArviZ's dims of each site after the draw axis, and their labels."""
+        features = getattr(self, "feature_names_in_", None)
+        if features is None:
+            features = [f"x{j}" for j in range(self.n_features_in_)]
+        shape = (self.n_features_in_,)
+        samples = self._as_reported(self.posterior_.samples)
+        dims = {k: ["feature"] for k, v in samples.items() if v.shape[1:] == shape}
+        return dims, {"feature": [str(f) for f in features]}
 
     def _summary_samples(self) -> dict:
         return self.posterior_samples_

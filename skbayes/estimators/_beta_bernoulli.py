@@ -185,6 +185,22 @@ class BetaBernoulliEstimator(BayesianEstimator):
         mean = self._posterior_mean()
         return (np.where(X == 1, np.log(mean), np.log1p(-mean))).sum(1)
 
+    def _observations(self, X, y):
+        """Validated binary ``X`` (``y`` is ignored) and ArviZ's observed data."""
+        check_is_fitted(self)
+        X = self._validate_binary(X, reset=False)
+        return X, None, {"x": X[:, 0] if self._one_d else X}
+
+    def _site_dims(self) -> tuple[dict, dict]:
+        if self._one_d:
+            return {}, {}
+        return {"p": ["column"]}, {"column": list(range(self.n_features_in_))}
+
+    def _log_likelihood(self, X, y, draws) -> np.ndarray:
+        """``sum_j log(p_sj if x_ij else 1 - p_sj)``, shape ``(draws, rows)``."""
+        p = np.asarray(draws["p"], dtype=np.float64).reshape(len(draws["p"]), -1)
+        return np.log(p) @ X.T + np.log1p(-p) @ (1 - X).T
+
     def score(self, X, y=None) -> float:
         """Mean log posterior-predictive probability of the rows of X."""
         return float(self.score_samples(X).mean())

@@ -21,6 +21,7 @@ from ..priors import (
 from ._base import BayesianEstimator, fit_method
 from ._docs import engine_parameters, fit_attributes
 
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 # Rows per block when forming predictive draws, to bound memory at
 # PREDICT_BLOCK * num_samples floats.
 PREDICT_BLOCK = 4096
@@ -176,6 +177,23 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
+    def _observations(self, X, y):
+        """Validated ``X``, numeric ``y`` and ArviZ's observed data."""
+        X = self._check_X(X)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (len(X),):
+            raise ValueError(f"y must have shape ({len(X)},); got {y.shape}.")
+        return X, y, {"y": y}
+
+    def _log_likelihood(self, X, y, draws) -> np.ndarray:
+        """``log Normal(y_i | x_i @ coef_s + intercept_s, noise_scale_s**2)``.
+
+        Shape ``(draws, rows)``, for validated ``X`` and numeric ``y``.
+        """
+        mean = draws["coef"] @ X.T.astype(np.float64) + draws["intercept"][:, None]
+        scale = np.asarray(draws["noise_scale"], dtype=np.float64)[:, None]
+        return -0.5 * ((y - mean) / scale) ** 2 - np.log(scale) - _HALF_LOG_2PI
+
     def predict(self, X, return_std: bool = False):
         """Posterior-predictive mean, and optionally its standard deviation.
 
@@ -216,28 +234,42 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             block = draws["coef"] @ X[rows].T + draws["intercept"][:, None]
             yield rows, block + noise[:, None]
 
-    def predict_interval(self, X, coverage: float = 0.95) -> np.ndarray:
+    def predict_interval(
+        self, X, coverage: float | list[float] | tuple[float, ...] = 0.95
+    ) -> np.ndarray:
         """Central posterior-predictive interval for each row.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        coverage : float, default=0.95
-            Probability mass inside the interval.
+        coverage : float or sequence of float, default=0.95
+            Probability mass inside the interval, each in (0, 1). A sequence
+            gives one interval per coverage, all from the same predictive
+            draws, each equal to the one that coverage alone gives.
 
         Returns
         -------
-        ndarray of shape (n_samples, 2)
-            Lower and upper bounds.
+        ndarray of shape (n_samples, 2), or (n_coverages, n_samples, 2)
+            Lower and upper bounds; the second shape for a sequence.
         """
-        if not 0 < coverage < 1:
-            raise ValueError(f"coverage must lie in (0, 1), got {coverage!r}.")
+        levels = np.asarray(coverage)
+        if (
+            levels.ndim > 1
+            or levels.size == 0
+            or levels.dtype.kind not in "iuf"
+            or not np.all((levels > 0) & (levels < 1))
+        ):
+            raise ValueError(
+                "coverage must lie in (0, 1): a number or a non-empty sequence of "
+                f"numbers, got {coverage!r}."
+            )
         X = self._check_X(X)
-        out = np.empty((len(X), 2))
-        alpha = (1 - coverage) / 2
+        alpha = (1 - np.atleast_1d(levels).astype(float)) / 2
+        out = np.empty((len(alpha), len(X), 2))
         for rows, block in self._predictive_blocks(X, 4000, self.random_seed_):
-            out[rows] = np.quantile(block, [alpha, 1 - alpha], axis=0).T
-        return out
+            bounds = np.quantile(block, np.concatenate([alpha, 1 - alpha]), axis=0)
+            out[:, rows] = np.stack([bounds[: len(alpha)], bounds[len(alpha) :]], -1)
+        return out if levels.ndim else out[0]
 
     def sample_posterior_predictive(
         self, X, num_samples: int = 1000, random_state=None

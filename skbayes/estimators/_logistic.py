@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, softmax
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -229,6 +229,48 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
             else:
                 logits = np.einsum("nd,skd->snk", block, coef) + intercept[:, None]
                 yield rows, softmax(logits, axis=-1)
+
+    def _observations(self, X, y):
+        """Validated ``X``, ``y`` as indices of ``classes_``, and ``y`` itself."""
+        X = self._check_X(X)
+        y = np.asarray(y)
+        if y.shape != (len(X),):
+            raise ValueError(f"y must have shape ({len(X)},); got {y.shape}.")
+        labels = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
+        unknown = self.classes_[labels] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y has labels the classifier was not fitted on: "
+                f"{np.unique(y[unknown]).tolist()!r}; its classes_ are "
+                f"{self.classes_.tolist()!r}."
+            )
+        return X, labels, {"y": y}
+
+    def _site_dims(self) -> tuple[dict, dict]:
+        dims, coords = super()._site_dims()
+        if len(self.classes_) == 2:
+            return dims, coords
+        coords["class"] = [str(c) for c in self.classes_]
+        shape = (len(self.classes_), self.n_features_in_)
+        for name, value in self.posterior_.samples.items():
+            if value.shape[1:] == shape:
+                dims[name] = ["class", "feature"]
+        dims["intercept"] = ["class"]
+        return dims, coords
+
+    def _log_likelihood(self, X, labels, draws) -> np.ndarray:
+        """``log P(y_i = labels_i | coef_s, intercept_s)``, shape ``(draws, rows)``.
+
+        ``labels`` index ``classes_``.
+        """
+        coef, intercept = draws["coef"], draws["intercept"]
+        X = X.astype(np.float64)
+        if coef.ndim == 2:
+            logit = coef @ X.T + intercept[:, None]
+            # log P(y = 1) = log sigmoid(eta), log P(y = 0) = log sigmoid(-eta).
+            return log_expit(np.where(labels == 1, logit, -logit))
+        log_p = log_softmax(np.einsum("nd,skd->snk", X, coef) + intercept[:, None], -1)
+        return np.take_along_axis(log_p, labels[None, :, None], -1)[..., 0]
 
     def predict_proba(self, X, return_std: bool = False):
         """Posterior-predictive class probabilities.

@@ -112,8 +112,8 @@ class InferenceResult:
         Constrained latent draws, shape ``(chains, draws, ...)``.
     engine : str
         The engine's display name (``"SVI"``, ``"NUTS"``...).
-    divergences : ndarray of shape (chains,) or None
-        Divergent transitions per chain, for samplers that have them.
+    divergences : ndarray of bool, shape (chains, draws), or None
+        Whether the transition to each draw diverged, for samplers that can.
     guide : callable or None
         The fitted guide.
     loss_curve : ndarray or None

@@ -26,8 +26,8 @@ class MCMCResult:
     ----------
     samples : dict of str to Tensor
         Constrained draws of each latent site, shape ``(chains, draws, ...)``.
-    divergences : ndarray of shape (chains,)
-        Divergent transitions after warm-up, per chain.
+    divergences : ndarray of bool, shape (chains, draws)
+        Whether the transition to each draw after warm-up diverged.
 
     Examples
     --------
@@ -125,8 +125,8 @@ def run_nuts(
     ...     )
     >>> result.samples["p"].shape  # (chains, draws, columns)
     torch.Size([1, 200, 1])
-    >>> result.divergences.shape
-    (1,)
+    >>> result.divergences.shape  # (chains, draws): did each transition diverge?
+    (1, 200)
     >>> abs(result.samples["p"].mean().item() - 2 / 3) < 0.1
     True
     """
@@ -170,15 +170,17 @@ def run_nuts(
         if reparam is not None:
             chain_draws = _to_latent(reparam, chain_draws)
         draws.append(chain_draws)
-        diverging = mcmc.diagnostics()["divergences"]["chain 0"]
-        divergences.append(len(diverging))
+        diverging = np.zeros(num_samples, dtype=bool)
+        # Pyro lists the divergent transitions by index after warm-up.
+        diverging[mcmc.diagnostics()["divergences"]["chain 0"]] = True
+        divergences.append(diverging)
 
     unconstrained = {
         name: torch.stack([chain[name] for chain in draws]) for name in sites
     }
     with torch.no_grad():
         samples, _ = constrain(unconstrained, sites)
-    return MCMCResult(samples, np.asarray(divergences))
+    return MCMCResult(samples, np.stack(divergences))
 
 
 def _to_latent(reparam, draws: dict, chunk: int = 100) -> dict:
