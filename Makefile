@@ -48,6 +48,7 @@ format: $(VENV)/.installed-dev
 # missing figure or docstring that does not parse.
 docs: $(VENV)/.installed-docs
 	OMP_NUM_THREADS=1 $(BIN)/python docs/scripts/make_figures.py
+	$(BIN)/python benchmarks/sbc.py --plot benchmarks/results/sbc.json docs/figures
 	$(BIN)/mkdocs build --strict
 
 docs-serve: docs

@@ -58,11 +58,22 @@ class PosteriorSummary:
 
     def __repr__(self) -> str:
         width = max([len(label) for label in self.rows] + [9])
-        header = " " * width + "".join(f"{c:>10}" for c in self.columns)
+        cells = {
+            label: [f"{v:.4g}" for v in values] for label, values in self.rows.items()
+        }
+        # Ten characters a column, and more where a value needs them: a column
+        # always keeps a space before its widest value.
+        widths = [
+            max([10, len(name) + 1] + [len(row[j]) + 1 for row in cells.values()])
+            for j, name in enumerate(self.columns)
+        ]
+        header = " " * width + "".join(
+            f"{c:>{w}}" for c, w in zip(self.columns, widths, strict=True)
+        )
         lines = [header]
-        for label, values in self.rows.items():
-            cells = "".join(f"{v:>10.4g}" for v in values)
-            lines.append(f"{label:<{width}}{cells}")
+        for label, row in cells.items():
+            values = "".join(f"{v:>{w}}" for v, w in zip(row, widths, strict=True))
+            lines.append(f"{label:<{width}}{values}")
         if self.divergences is not None:
             lines.append(f"divergences: {self.divergences}")
         return "\n".join(lines)

@@ -400,8 +400,15 @@ class BayesianEstimator(BaseEstimator):
         return self.posterior_samples_
 
     def _summary_axes(self) -> dict:
-        """Labels of each axis of some sites, for ``summary``'s row names."""
-        return {}
+        """Labels of each axis of some sites, for ``summary``'s row names.
+
+        After a fit on named columns (a DataFrame), ``coef[age]`` rather than
+        ``coef[0]``; otherwise sites keep their indices.
+        """
+        if getattr(self, "feature_names_in_", None) is None:
+            return {}
+        dims, coords = self._site_dims()
+        return {site: [coords[dim] for dim in names] for site, names in dims.items()}
 
     # -- pickling -------------------------------------------------------------
     def __getstate__(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -167,7 +168,11 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         )
         if self.noise == "point":
             self.noise_scale_ = float(self.posterior_samples_["noise_scale"].mean())
+        self._summarise_fit(data)
         return self
+
+    def _summarise_fit(self, data: LinearData) -> None:
+        """Fitted attributes a subclass derives from the draws and the data."""
 
     def _posterior_draws(self, model, latent):
         return model.posterior_draws(latent, x_mean=self._x_mean, y_mean=self._y_mean)
@@ -403,6 +408,19 @@ class HorseshoeRegression(_BayesianLinearBase):
         + """\
     noise_scale_ : float
         The fitted noise scale, when ``noise="point"``.
+    shrinkage_ : ndarray of shape (n_features,)
+        Posterior mean of each coefficient's shrinkage factor
+        ``kappa_j = 1 / (1 + (X'X)_jj s_j**2 / sigma**2)``, where ``s_j`` is
+        its prior sd given the scales (``tau * lambda_j``): 0 leaves the
+        coefficient alone, 1 shrinks it to zero (Piironen and Vehtari 2017).
+    effective_nonzero_ : float
+        Posterior mean of ``m_eff = sum_j (1 - kappa_j)``, the effective
+        number of non-zero coefficients.
+    relevance_ : ndarray of shape (n_features,)
+        ``1 - shrinkage_``. The selection rule is ``relevance_ > 0.5``
+        (``kappa_j < 0.5``: the data outweigh the prior's pull to zero), as
+        ``SelectFromModel(HorseshoeRegression(), importance_getter="relevance_",
+        threshold=0.5)`` applies it.
 
     Examples
     --------
@@ -414,6 +432,8 @@ class HorseshoeRegression(_BayesianLinearBase):
     >>> reg = HorseshoeRegression(random_state=0).fit(X, y)
     >>> np.round(reg.coef_[:3], 1) + 0.0  # + 0.0 turns -0. into 0.
     array([3., 0., 0.])
+    >>> np.flatnonzero(reg.relevance_ > 0.5)  # the selection rule
+    array([0])
     """
     )
 
@@ -454,6 +474,28 @@ class HorseshoeRegression(_BayesianLinearBase):
         verbose: bool = False,
     ):
         self._store_params(locals())
+
+    def _summarise_fit(self, data: LinearData) -> None:
+        # kappa_j = 1 / (1 + g_jj s_j^2 / sigma^2), with s_j the coefficient's
+        # prior sd given the scales and g_jj = (X'X)_jj of the centred data:
+        # the posterior mean of coef_j is (1 - kappa_j) times its least-squares
+        # value for orthogonal columns (Piironen and Vehtari 2017).
+        draws = self.posterior_samples_
+        model = self.module_
+        sites = {
+            name: torch.as_tensor(draws[name], dtype=torch.float64)
+            for name in model.prior_sites()
+            if name in draws
+        }
+        noise_scale = torch.as_tensor(draws["noise_scale"], dtype=torch.float64)
+        with torch.no_grad():
+            scale, _ = model.prior.coef_scale(sites, noise_scale, model.n_samples)
+        gram = torch.diagonal(data.gram).cpu().to(torch.float64)
+        ratio = gram * scale**2 / noise_scale.unsqueeze(-1) ** 2
+        kappa = (1.0 / (1.0 + ratio)).numpy()
+        self.shrinkage_ = kappa.mean(0)
+        self.effective_nonzero_ = float((1.0 - kappa).sum(1).mean())
+        self.relevance_ = 1.0 - self.shrinkage_
 
     def _coef_prior(self):
         if not self.regularized:

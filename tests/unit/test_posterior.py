@@ -1,10 +1,11 @@
 """The posterior module's diagnostics against Pyro's and closed forms."""
 
+import numpy as np
 import pytest
 import torch
 from pyro.ops.stats import effective_sample_size as pyro_effective_sample_size
 
-from skbayes.posterior import effective_sample_size
+from skbayes.posterior import PosteriorSummary, effective_sample_size
 
 
 @pytest.mark.parametrize("shape", [(1, 100), (2, 1001), (4, 500, 3), (2, 7)])
@@ -29,3 +30,17 @@ def test_effective_sample_size_of_an_ar1_chain(seed):
     for t in range(1, 5000):
         x[:, t] = 0.5 * x[:, t - 1] + 0.75**0.5 * eps[:, t]
     assert float(effective_sample_size(x)) == pytest.approx(20_000 / 3, rel=0.15)
+
+
+def test_summary_columns_never_run_together():
+    table = PosteriorSummary(
+        ["mean", "97.5%"],
+        {"intercept": np.array([-0.2958, -0.0007138]), "coef[x]": np.array([1, 2])},
+    )
+    lines = repr(table).splitlines()
+    # Every value stays its own whitespace-separated token.
+    assert [line.split() for line in lines[1:]] == [
+        ["intercept", "-0.2958", "-0.0007138"],
+        ["coef[x]", "1", "2"],
+    ]
+    assert len({len(line) for line in lines}) == 1  # aligned
