@@ -489,13 +489,15 @@ def main(argv=None):
         nargs=2,
         metavar=("RESULTS", "DIR"),
         type=Path,
-        help="only draw the figures of a results file",
+        help="only draw the figures (and table) of a results file",
     )
     args = parser.parse_args(argv)
     if args.plot:
         results = json.loads(args.plot[0].read_text())
         for path in plot(results, args.plot[1]):
             print(path)
+        # docs/validation.md includes the table from here.
+        (args.plot[1] / "sbc_table.md").write_text(markdown_table(results) + "\n")
         return
     results = {"cases": {}}
     if args.merge and args.out.exists():
