@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import special, stats
+from sklearn.exceptions import ConvergenceWarning
 
 from skbayes import (
     BayesianLinearRegression,
@@ -292,7 +293,8 @@ def run_case(
             warnings.simplefilter("always")
             est.fit(*data)
         seconds.append(time.perf_counter() - start)
-        warned += any("converge" in str(w.message).lower() for w in caught)
+        # r_hat or divergences (MCMC), k-hat or a worse ELBO (SVI).
+        warned += any(issubclass(w.category, ConvergenceWarning) for w in caught)
         draws = {k: thinned(v) for k, v in est.posterior_samples_.items()}
         diagnostics = getattr(est, "diagnostics_", None) or {}
         if "n_eff" in diagnostics:
@@ -510,6 +512,7 @@ def main(argv=None):
         result["description"] = case.description
         result["summary"] = summarise(result)
         result["seconds"] = time.perf_counter() - start
+        result["run"] = results["meta"]
         results["cases"][name] = result
         print(f"{name}: {result['seconds']:.0f} s", file=sys.stderr)
         args.out.parent.mkdir(parents=True, exist_ok=True)
