@@ -499,7 +499,7 @@ def main(argv=None):
         for path in plot(results, args.plot[1]):
             print(path)
         # docs/validation.md includes the table from here.
-        (args.plot[1] / "sbc_table.md").write_text(markdown_table(results) + "\n")
+        (args.plot[1] / "sbc_table.txt").write_text(markdown_table(results) + "\n")
         return
     results = {"cases": {}}
     if args.merge and args.out.exists():
