@@ -420,6 +420,10 @@ class BayesianEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "posterior_" in self.__dict__:
+            # Pickled before fits were marked complete (fit_method): a stored
+            # posterior was then always a whole fit.
+            self.__dict__.setdefault("_fit_complete", True)
         guide = self.__dict__.get("guide_")
         if isinstance(guide, AutoGuide) and guide_model(guide) is None:
             attach_model(guide, self.module_)

@@ -6,6 +6,7 @@ import numpy as np
 import pyro
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from skbayes import (
     BayesianLinearRegression,
@@ -156,6 +157,24 @@ def test_pickle_round_trip(name, make, coin_flips, regression_data):
         big_y = big @ np.ones(3)
         big_est = make().fit(big, big_y)
         assert len(pickle.dumps(big_est)) < big.nbytes / 4
+
+
+def test_pickles_from_before_fit_method_stay_fitted(regression_data):
+    # Estimators pickled before fits were marked complete carry no
+    # ``_fit_complete``; their stored posterior was always a whole fit.
+    est = BayesianLinearRegression(random_state=0).fit(*regression_data)
+    state = est.__getstate__()
+    del state["_fit_complete"]
+    old = BayesianLinearRegression.__new__(BayesianLinearRegression)
+    old.__setstate__(state)
+    X = regression_data[0]
+    np.testing.assert_array_equal(old.predict(X), est.predict(X))
+    # An unfitted one stays unfitted.
+    fresh = BayesianLinearRegression().__getstate__()
+    blank = BayesianLinearRegression.__new__(BayesianLinearRegression)
+    blank.__setstate__(fresh)
+    with pytest.raises(NotFittedError):
+        blank.predict(X)
 
 
 def test_cuda_without_cuda_names_cuda(coin_flips, monkeypatch):
