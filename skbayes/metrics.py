@@ -33,6 +33,7 @@ from sklearn.pipeline import Pipeline
 from ._runtime import make_seed
 from .estimators import BayesianLogisticRegression, BetaBernoulliEstimator
 from .estimators._linear import _BayesianLinearBase
+from .estimators._logistic import label_indices
 
 __all__ = [
     "PredictiveScorer",
@@ -303,19 +304,7 @@ def _regression_targets(y, n: int) -> np.ndarray:
 def _class_indices(estimator, y, n: int) -> np.ndarray:
     if y is None:
         raise ValueError("the log predictive density needs the labels y; got None.")
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"y must have shape ({n},); got {y.shape}.")
-    classes = estimator.classes_
-    index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
-    unknown = classes[index] != y
-    if np.any(unknown):
-        raise ValueError(
-            f"y has labels the classifier was not fitted on: "
-            f"{np.unique(y[unknown]).tolist()!r}; its classes_ are "
-            f"{classes.tolist()!r}."
-        )
-    return index
+    return label_indices(estimator.classes_, y, n)
 
 
 def _blocks(n: int, num_samples: int):

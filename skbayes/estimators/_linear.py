@@ -19,10 +19,10 @@ from ..priors import (
     RegularizedHorseshoe,
     resolve_coef_prior,
 )
+from ..priors._base import _HALF_LOG_2PI
 from ._base import BayesianEstimator, fit_method
 from ._docs import engine_parameters, fit_attributes
 
-_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 # Rows per block when forming predictive draws, to bound memory at
 # PREDICT_BLOCK * num_samples floats.
 PREDICT_BLOCK = 4096

@@ -30,6 +30,23 @@ PREDICT_BLOCK = 2048
 DEFAULT_COEF_SCALE = 2.5
 
 
+def label_indices(classes: np.ndarray, y, n: int) -> np.ndarray:
+    """The index in ``classes`` of each of ``n`` labels ``y``; a ``ValueError``
+    names the labels that are not among them."""
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"y must have shape ({n},); got {y.shape}.")
+    index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    unknown = classes[index] != y
+    if np.any(unknown):
+        raise ValueError(
+            f"y has labels the classifier was not fitted on: "
+            f"{np.unique(y[unknown]).tolist()!r}; its classes_ are "
+            f"{classes.tolist()!r}."
+        )
+    return index
+
+
 class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     __doc__ = (
         """Bayesian logistic and multinomial regression with any coefficient prior.
@@ -234,17 +251,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         """Validated ``X``, ``y`` as indices of ``classes_``, and ``y`` itself."""
         X = self._check_X(X)
         y = np.asarray(y)
-        if y.shape != (len(X),):
-            raise ValueError(f"y must have shape ({len(X)},); got {y.shape}.")
-        labels = np.clip(np.searchsorted(self.classes_, y), 0, len(self.classes_) - 1)
-        unknown = self.classes_[labels] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y has labels the classifier was not fitted on: "
-                f"{np.unique(y[unknown]).tolist()!r}; its classes_ are "
-                f"{self.classes_.tolist()!r}."
-            )
-        return X, labels, {"y": y}
+        return X, label_indices(self.classes_, y, len(X)), {"y": y}
 
     def _site_dims(self) -> tuple[dict, dict]:
         dims, coords = super()._site_dims()
