@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -39,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _common import command_line, machine_info, markdown_table
 from scipy import special, stats
 from sklearn.exceptions import ConvergenceWarning
 
@@ -393,7 +392,7 @@ def group_of(name: str) -> str:
 
 
 # -- output ---------------------------------------------------------------------
-def markdown_table(results: dict) -> str:
+def summary_table(results: dict) -> str:
     """One row per case and parameter group: worst chi-square p, band, misses."""
     header = [
         "case",
@@ -405,22 +404,28 @@ def markdown_table(results: dict) -> str:
         "outside central 90%",
         "s / fit",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    rows = []
     for name, result in results["cases"].items():
         groups = {}
         for param, row in result["summary"].items():
             groups.setdefault(group_of(param), []).append(row)
         reps = len(next(iter(result["ranks"].values())))
-        for group, rows in groups.items():
-            label = group if len(rows) == 1 else f"{group} ({len(rows)})"
-            inside = sum(r["in_band"] for r in rows)
-            lines.append(
-                f"| {name} | {result['engine']} | {reps} | {label} | "
-                f"{min(r['chi2_p'] for r in rows):.2g} | {inside}/{len(rows)} | "
-                f"{np.mean([r['outside_90'] for r in rows]):.3f} | "
-                f"{result['seconds_per_fit']:.2f} |"
+        for group, members in groups.items():
+            label = group if len(members) == 1 else f"{group} ({len(members)})"
+            inside = sum(r["in_band"] for r in members)
+            rows.append(
+                [
+                    name,
+                    result["engine"],
+                    str(reps),
+                    label,
+                    f"{min(r['chi2_p'] for r in members):.2g}",
+                    f"{inside}/{len(members)}",
+                    f"{np.mean([r['outside_90'] for r in members]):.3f}",
+                    f"{result['seconds_per_fit']:.2f}",
+                ]
             )
-    return "\n".join(lines)
+    return markdown_table(header, rows)
 
 
 def plot(results: dict, out_dir: Path) -> list[Path]:
@@ -459,24 +464,6 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
     return written
 
 
-def _machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {"cpu": cpu, "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": commit}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", default=list(CASES))
@@ -499,12 +486,16 @@ def main(argv=None):
         for path in plot(results, args.plot[1]):
             print(path)
         # docs/validation.md includes the table from here.
-        (args.plot[1] / "sbc_table.txt").write_text(markdown_table(results) + "\n")
+        (args.plot[1] / "sbc_table.txt").write_text(summary_table(results) + "\n")
         return
     results = {"cases": {}}
     if args.merge and args.out.exists():
         results = json.loads(args.out.read_text())
-    results["meta"] = {**_machine(), "seed": args.seed, "command": " ".join(sys.argv)}
+    results["meta"] = {
+        **machine_info(),
+        "seed": args.seed,
+        "command": command_line(__file__),
+    }
     for name in args.cases:
         case = CASES[name]
         start = time.perf_counter()
@@ -517,7 +508,7 @@ def main(argv=None):
         print(f"{name}: {result['seconds']:.0f} s", file=sys.stderr)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))
-    print(markdown_table(results))
+    print(summary_table(results))
 
 
 if __name__ == "__main__":
