@@ -1,5 +1,7 @@
 """skbayes: Bayesian regression and classification with a scikit-learn interface."""
 
+from ._pipelines import summary
+from ._serialization import trusted_types
 from .estimators import (
     BayesianLinearRegression,
     BayesianLogisticRegression,
@@ -15,4 +17,6 @@ __all__ = [
     "BetaBernoulliEstimator",
     "HorseshoeRegression",
     "__version__",
+    "summary",
+    "trusted_types",
 ]

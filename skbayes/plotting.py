@@ -6,6 +6,9 @@ missing (``pip install "skbayes[plot]"``).
 
 Every function takes a fitted estimator and an optional matplotlib ``ax``,
 draws on it (or on a new figure), and returns the axes, so plots compose.
+A fitted ``sklearn.pipeline.Pipeline`` whose last step is a skbayes
+estimator may stand for the estimator: its last step is plotted, and an
+``X`` passed in goes through the steps before it first.
 
 Examples
 --------
@@ -34,9 +37,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._pipelines import split_pipeline
+from .posterior import _labels
+
 if TYPE_CHECKING:  # matplotlib is an optional dependency
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
+    from sklearn.pipeline import Pipeline
 
     from .estimators._base import BayesianEstimator
 
@@ -173,7 +180,7 @@ def kde(values: ArrayLike, grid: ArrayLike) -> np.ndarray:
 
 
 def plot_loss_curve(
-    est: BayesianEstimator,
+    est: BayesianEstimator | Pipeline,
     ax: Axes | Sequence[Axes] | None = None,
     *,
     sites: Sequence[str] | None = None,
@@ -188,20 +195,23 @@ def plot_loss_curve(
 
     For NUTS and Gibbs, draws one trace plot per scalar element: the first
     ``max_elements`` elements of each site in ``sites``, one line per chain,
-    titled with the element's ``r_hat`` and ``n_eff``. Chains that disagree,
-    or a trace that drifts, show poor mixing.
+    titled with the element's ``r_hat`` and ``n_eff`` (or ``fixed at``
+    its value, for a trace that never moves). Chains that disagree, or a
+    trace that drifts, show poor mixing.
 
     Parameters
     ----------
-    est : fitted estimator
+    est : fitted estimator, or Pipeline ending in one
         Fitted with ``inference="svi"``, ``"nuts"`` or ``"gibbs"``.
     ax : matplotlib Axes, or sequence of Axes for MCMC, optional
         Where to draw. For MCMC, one Axes per traced element. By default a
         new figure is made.
     sites : sequence of str, optional
-        MCMC only: the sites to trace. By default ``"p"`` for
-        ``BetaBernoulliEstimator``, and ``"coef"`` and
-        ``"noise_scale"`` for the regressors.
+        MCMC only: the sites to trace. By default those of ``"p"``
+        (``BetaBernoulliEstimator``), ``"coef"``, ``"tau"`` (the horseshoe's
+        global scale) and ``"noise_scale"`` that the fit sampled: a site
+        whose draws are all equal, such as a point (``noise="point"``) or
+        fixed noise scale, is left out.
     max_elements : int, default=3
         MCMC only: elements traced per site.
 
@@ -238,7 +248,7 @@ def plot_loss_curve(
     >>> plt.close("all")
     """
     _pyplot()
-    check_is_fitted(est)
+    est, _ = split_pipeline(est, "plot_loss_curve")
     posterior = est.posterior_
     if posterior.kind == "mcmc":
         return _plot_traces(est, ax, sites, max_elements)
@@ -268,9 +278,20 @@ def plot_loss_curve(
     return ax
 
 
+# The sites plot_loss_curve traces by default (those the fit sampled).
+_TRACE_SITES = ("p", "coef", "tau", "noise_scale")
+
+
+def _is_fixed(draws) -> bool:
+    """Whether every draw of a site is the same: nothing was sampled."""
+    draws = np.asarray(draws)
+    return bool(np.all(draws == draws[:1]))
+
+
 def _default_trace_sites(samples: dict) -> list[str]:
-    preferred = [s for s in ("p", "coef", "noise_scale") if s in samples]
-    return preferred or sorted(samples)[:1]
+    sampled = [s for s in sorted(samples) if not _is_fixed(samples[s])]
+    preferred = [s for s in _TRACE_SITES if s in sampled]
+    return preferred or sampled[:1] or sorted(samples)[:1]
 
 
 def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
@@ -279,6 +300,8 @@ def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
     samples = est.posterior_samples_
     sites = list(sites) if sites is not None else _default_trace_sites(samples)
     num_chains = est.posterior_.num_chains
+    # Elements are named as in summary(): coef[age] after a fit on a DataFrame.
+    axis_names = est._summary_axes() if hasattr(est, "_summary_axes") else {}
     elements = []  # (label, draws of shape (chains, draws), site, flat index)
     for site in sites:
         draws = _site_draws(est, site)
@@ -286,12 +309,9 @@ def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
         by_chain = draws.reshape(num_chains, -1, *draws.shape[1:])
         flat = by_chain.reshape(num_chains, by_chain.shape[1], -1)
         size = flat.shape[2]
+        labels = _labels(site, draws.shape[1:], axis_names.get(site))
         for j in range(min(max_elements, size)):
-            if draws.ndim == 1 or size == 1:
-                label = site
-            else:
-                idx = np.unravel_index(j, draws.shape[1:])
-                label = f"{site}[{','.join(map(str, idx))}]"
+            label = site if size == 1 else labels[j]
             elements.append((label, flat[:, :, j], site, j))
 
     if ax is None:
@@ -316,11 +336,7 @@ def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
         for c, chain in enumerate(chains):
             axis.plot(chain, lw=0.6, alpha=0.8, color=f"C{c}", label=f"chain {c}")
         axis.set_ylabel(label)
-        notes = []
-        for key, fmt in (("r_hat", ".3f"), ("n_eff", ".0f")):
-            if site in diagnostics.get(key, {}):
-                value = float(np.ravel(diagnostics[key][site])[j])
-                notes.append(f"{key} = {value:{fmt}}")
+        notes = _trace_notes(chains, diagnostics, site, j)
         if notes:
             axis.set_title(", ".join(notes), loc="right", fontsize="small")
     axes[-1].set_xlabel("draw after warm-up")
@@ -329,8 +345,22 @@ def _plot_traces(est, ax, sites, max_elements: int) -> np.ndarray:
     return axes
 
 
+def _trace_notes(chains: np.ndarray, diagnostics: dict, site: str, j: int) -> list:
+    """The title of one trace: its r_hat and n_eff, or the value it is fixed at."""
+    if _is_fixed(chains):
+        # r_hat and n_eff are undefined (nan) for a trace that never moves.
+        return [f"fixed at {float(chains.flat[0]):.4g}"]
+    notes = []
+    for key, fmt in (("r_hat", ".3f"), ("n_eff", ".0f")):
+        if site in diagnostics.get(key, {}):
+            value = float(np.ravel(diagnostics[key][site])[j])
+            if math.isfinite(value):
+                notes.append(f"{key} = {value:{fmt}}")
+    return notes
+
+
 def plot_posterior(
-    est: BayesianEstimator,
+    est: BayesianEstimator | Pipeline,
     site: str = "coef",
     index: int | tuple[int, ...] | None = None,
     reference: Callable[[np.ndarray], np.ndarray]
@@ -354,7 +384,7 @@ def plot_posterior(
 
     Parameters
     ----------
-    est : fitted estimator
+    est : fitted estimator, or Pipeline ending in one
         Any skbayes estimator.
     site : str, default="coef"
         A key of ``est.posterior_samples_``: ``"p"``, ``"coef"``,
@@ -410,6 +440,7 @@ def plot_posterior(
     >>> plt.close("all")
     """
     _pyplot()
+    est, _ = split_pipeline(est, "plot_posterior")
     values, name = _element(_site_draws(est, site), site, index)
     values = values[np.isfinite(values)]
     ax = _new_axes(ax)
@@ -455,7 +486,7 @@ def plot_posterior(
 
 
 def plot_coefficients(
-    est: BayesianEstimator,
+    est: BayesianEstimator | Pipeline,
     true_coef: ArrayLike | None = None,
     coverage: float = 0.95,
     ax: Axes | None = None,
@@ -468,9 +499,11 @@ def plot_coefficients(
 
     Parameters
     ----------
-    est : fitted regressor
-        ``BayesianLinearRegression`` or
-        ``HorseshoeRegression``.
+    est : fitted regressor, or Pipeline ending in one
+        ``BayesianLinearRegression`` or ``HorseshoeRegression``. The
+        features are named by ``feature_names_in_`` of the regressor itself,
+        the names it was fitted on (in a pipeline, those the steps before it
+        passed on: see ``Pipeline.set_output(transform="pandas")``).
     true_coef : array-like of shape (n_features,), optional
         True coefficients, drawn as stars.
     coverage : float, default=0.95
@@ -502,6 +535,7 @@ def plot_coefficients(
     >>> plt.close("all")
     """
     _pyplot()
+    est, _ = split_pipeline(est, "plot_coefficients")
     coverage = _check_coverage(coverage)
     draws = _site_draws(est, "coef")
     draws = draws.reshape(len(draws), -1)
@@ -534,7 +568,7 @@ def plot_coefficients(
 
 
 def plot_predictive(
-    est: BayesianEstimator,
+    est: BayesianEstimator | Pipeline,
     X: ArrayLike,
     y: ArrayLike,
     coverage: float = 0.9,
@@ -550,10 +584,12 @@ def plot_predictive(
 
     Parameters
     ----------
-    est : fitted regressor
+    est : fitted regressor, or Pipeline ending in one
         An estimator with ``predict`` and ``predict_interval``.
     X : array-like of shape (n_samples, n_features)
-        Inputs, ideally held out from the fit.
+        Inputs, ideally held out from the fit. For a pipeline, its raw
+        inputs: they go through ``transform`` of the steps before the last,
+        as in ``Pipeline.predict``.
     y : array-like of shape (n_samples,)
         Observed targets.
     coverage : float, default=0.9
@@ -586,12 +622,13 @@ def plot_predictive(
     """
     _pyplot()
     coverage = _check_coverage(coverage)
-    check_is_fitted(est)
+    est, transform = split_pipeline(est, "plot_predictive")
     if not hasattr(est, "predict_interval"):
         raise TypeError(
             f"plot_predictive needs a regressor with predict_interval; got "
             f"{type(est).__name__}."
         )
+    X = transform(X)
     interval = np.asarray(est.predict_interval(X, coverage=coverage))
     mean = np.asarray(est.predict(X), dtype=float)
     y = np.asarray(y, dtype=float).ravel()

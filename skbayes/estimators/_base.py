@@ -24,10 +24,11 @@ from .._compat import (
 )
 from .._inference_data import inference_data
 from .._runtime import cpu_copy, isolated_run, make_seed, resolve_device
+from .._serialization import portable_state, restore_state
 from ..inference import ENGINES, DivergenceError, RunSettings, engine_names
 from ..inference.auto import AUTO, choose_engine
 from ..inference.base import warn_convergence
-from ..inference.guides import PicklableGuide, check_guide_spec, stored_guide
+from ..inference.guides import check_guide_spec, stored_guide
 from ..inference.svi import draw_from_guide
 from ..posterior import FittedPosterior, PosteriorSummary, mcmc_diagnostics, summarize
 
@@ -412,14 +413,21 @@ class BayesianEstimator(BaseEstimator):
 
     # -- pickling -------------------------------------------------------------
     def __getstate__(self):
-        state = dict(super().__getstate__())
-        guide = state.get("guide_")
-        if isinstance(guide, AutoGuide):
-            state["guide_"] = PicklableGuide(guide)
-        return state
+        """The attributes, with every torch object as numpy arrays and builtins.
+
+        pickle and ``skops.io`` both store this state: tensors become arrays
+        (their dtype recorded), the model, guide and closed-form posterior
+        plain descriptions that ``__setstate__`` rebuilds them from
+        (``skbayes._serialization``). What has no such description (an
+        autoguide class skbayes does not name, a model with submodules) is
+        kept as it is: pickle stores it, skops cannot.
+        """
+        return portable_state(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        # Pickles from before the portable state hold the torch objects
+        # themselves, which pass through unchanged.
+        super().__setstate__(restore_state(state))
         if "posterior_" in self.__dict__:
             # Pickled before fits were marked complete (fit_method): a stored
             # posterior was then always a whole fit.

@@ -50,6 +50,9 @@ class RunSettings:
     target_ess : float or None
         Gibbs: effective draws every site should reach; the chains are then
         extended up to ``MAX_GROWTH * num_samples`` draws each.
+    approximate_threshold : float or None
+        Gibbs, horseshoe: the threshold of Johndrow et al.'s approximate
+        algorithm (see ``run_gibbs``); None samples exactly.
     verbose : bool
         Show progress.
     owner : str
@@ -68,6 +71,7 @@ class RunSettings:
     num_warmup: int = 500
     num_chains: int | str = "auto"
     target_ess: float | None = 400.0
+    approximate_threshold: float | None = None
     verbose: bool = False
     owner: str = "skbayes"
 
@@ -173,6 +177,8 @@ class InferenceEngine:
     #: Chains run for ``num_chains="auto"``: one, unless a second costs much
     #: less than the first (batched chains).
     default_chains: ClassVar[int] = 1
+    #: Whether the engine has an approximate variant (``approximate_threshold``).
+    supports_approximation: ClassVar[bool] = False
 
     @classmethod
     def supports(cls, model_class: type) -> bool:
@@ -185,6 +191,13 @@ class InferenceEngine:
             raise ValueError(
                 f"batch_size={data.batch_size} needs inference='svi'; "
                 f"{self.name!r} uses the full data at every step."
+            )
+        if settings.approximate_threshold is not None and not (
+            self.supports_approximation
+        ):
+            raise ValueError(
+                f"approximate_threshold={settings.approximate_threshold} needs "
+                f"inference='gibbs'; {self.name!r} has no approximate algorithm."
             )
 
     def affordable(self, model, data) -> bool:

@@ -32,6 +32,7 @@ from pyro.infer.autoguide import AutoContinuous
 from .._compat import foreach
 from ._gaussian import gaussian_sampler, rsample_gaussian
 from ._latent import constrain, split_latent
+from ._progress import ProgressBar
 from .base import InferenceEngine, InferenceResult, RunSettings, register_engine
 from .guides import (
     build_guide,
@@ -313,59 +314,59 @@ def _optimise(loss_fn, params, schedule: _Schedule, step_scales, verbose):
     lr, best, stalled, decays, recoveries = learning_rate, math.inf, 0, 0, 0
     snapshot = [p.detach().clone() for p in params]
     converged, step = False, 0
-    progress = _progress_bar(max_steps) if verbose else None
-    while step < max_steps:
-        optimizer.zero_grad()
-        try:
-            loss = loss_fn()
-        except ValueError:
-            # Distribution argument checks reject parameters that overflowed;
-            # before the first step the error is the caller's, not a divergence.
-            if step == 0:
-                raise
-            loss = torch.tensor(math.nan)
-        value = loss.item()  # one read of the tensor per step
-        if not math.isfinite(value):
-            recoveries += 1
-            if recoveries > MAX_RECOVERIES:
-                raise DivergenceError(
-                    f"SVI diverged: the loss became {value} at step {step} "
-                    f"and stayed non-finite after {MAX_RECOVERIES} roll-backs. "
-                    f"Lower learning_rate (now {learning_rate})."
-                )
-            lr /= RECOVERY_LR_CUT
-            with torch.no_grad():
-                for p, saved in zip(params, snapshot, strict=True):
-                    p.copy_(saved)
-            optimizer = Adam(params, lr, step_scales=step_scales)
-            continue
-        loss.backward()
-        optimizer.step()
-        losses[step] = value
-        step += 1
-        if progress is not None and step % 10 == 0:
-            progress.update(10)
-            progress.set_postfix(loss=f"{losses[step - 1]:.4g}", lr=f"{lr:.2g}")
-        if step % WINDOW or tol <= 0:
-            continue
-        if all(torch.isfinite(p).all() for p in params):
-            snapshot = [p.detach().clone() for p in params]
-        smoothed = losses[step - WINDOW : step].mean()
-        if smoothed < best - tol * max(abs(best), 1.0):
-            best, stalled = smoothed, 0
-            continue
-        best = min(best, smoothed)
-        stalled += 1
-        if stalled < n_iter_no_change:
-            continue
-        if decays == MAX_LR_DECAYS:
-            converged = True
-            break
-        decays, stalled = decays + 1, 0
-        lr /= LR_DECAY
-        optimizer.lr = lr
-    if progress is not None:
-        progress.close()
+    bar = ProgressBar(max_steps, "SVI", enabled=verbose, unit="step")
+    with bar:
+        while step < max_steps:
+            optimizer.zero_grad()
+            try:
+                loss = loss_fn()
+            except ValueError:
+                # Distribution argument checks reject parameters that overflowed;
+                # before the first step the error is the caller's, not a divergence.
+                if step == 0:
+                    raise
+                loss = torch.tensor(math.nan)
+            value = loss.item()  # one read of the tensor per step
+            if not math.isfinite(value):
+                recoveries += 1
+                if recoveries > MAX_RECOVERIES:
+                    raise DivergenceError(
+                        f"SVI diverged: the loss became {value} at step {step} "
+                        f"and stayed non-finite after {MAX_RECOVERIES} roll-backs. "
+                        f"Lower learning_rate (now {learning_rate})."
+                    )
+                lr /= RECOVERY_LR_CUT
+                with torch.no_grad():
+                    for p, saved in zip(params, snapshot, strict=True):
+                        p.copy_(saved)
+                optimizer = Adam(params, lr, step_scales=step_scales)
+                continue
+            loss.backward()
+            optimizer.step()
+            losses[step] = value
+            step += 1
+            if bar.enabled and step % 10 == 0:
+                bar.update(10, loss=f"{losses[step - 1]:.4g}", lr=f"{lr:.2g}")
+            if step % WINDOW or tol <= 0:
+                continue
+            if all(torch.isfinite(p).all() for p in params):
+                snapshot = [p.detach().clone() for p in params]
+            smoothed = losses[step - WINDOW : step].mean()
+            if smoothed < best - tol * max(abs(best), 1.0):
+                best, stalled = smoothed, 0
+                continue
+            best = min(best, smoothed)
+            stalled += 1
+            if stalled < n_iter_no_change:
+                continue
+            if decays == MAX_LR_DECAYS:
+                converged = True
+                break
+            decays, stalled = decays + 1, 0
+            lr /= LR_DECAY
+            optimizer.lr = lr
+        if bar.enabled:
+            bar.finish(_stop_line(losses[:step], converged, recoveries, schedule))
     return SVIResult(losses[:step].copy(), step, converged, lr, recoveries)
 
 
@@ -449,10 +450,21 @@ class Adam:
         foreach.addcdiv_(self.params, self._mean, denom, -self.lr / bias1)
 
 
-def _progress_bar(total: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="SVI", leave=False)
+def _stop_line(losses: np.ndarray, converged: bool, recoveries: int, schedule) -> str:
+    """The progress bar's final line: steps, final loss and why the run stopped."""
+    line = f"{len(losses)} steps"
+    if len(losses):
+        tail = losses[-WINDOW:]
+        line += f", final loss {tail.mean():.6g} (mean of the last {len(tail)} steps)"
+    if converged:
+        line += ", converged"
+    elif schedule.tol > 0:
+        line += f", stopped at num_steps={schedule.max_steps} before converging"
+    else:
+        line += f", ran num_steps={schedule.max_steps} (tol=0: no stopping rule)"
+    if recoveries:
+        line += f"; {recoveries} non-finite losses rolled back"
+    return line
 
 
 def draw_from_guide(guide, sites: dict, num_samples: int, data: tuple) -> dict:
@@ -515,6 +527,7 @@ class SVIEngine(InferenceEngine):
     supports_minibatch = True
 
     def check(self, model, data, settings: RunSettings) -> None:
+        super().check(model, data, settings)
         if settings.guide is not None:
             check_guide_spec(settings.guide)
 

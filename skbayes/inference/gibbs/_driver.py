@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 
 from ...priors import CoefPrior
+from .._progress import ProgressBar
 from ._kernel import GibbsKernel
 from ._updates import _DTYPE
 from .horseshoe import HorseshoeGibbsKernel
@@ -84,6 +85,7 @@ def drive(
     num_warmup: int,
     target_ess: float | None = None,
     max_samples: int | None = None,
+    verbose: bool = False,
 ) -> tuple[dict, object]:
     """Run ``num_warmup + num_samples`` sweeps of a ``SweepKernel`` from ``state``.
 
@@ -93,25 +95,92 @@ def drive(
     posterior, not too few sweeps. Each extension asks for the draws that the
     effective sample size per draw so far says are missing.
 
+    With ``verbose``, a progress bar on standard error counts the sweeps of
+    the warm-up, the sampling and each extension, and a final line gives the
+    draws kept and their smallest effective sample size. The sweeps are then
+    run in pieces, with the same random numbers and so the same draws.
+
     Returns the draws after warm-up of every site ``kernel.report`` gives,
     shape ``(chains, draws, ...)``, and the last state.
     """
-    out, state = kernel.run_sweeps(state, num_samples, num_warmup=num_warmup)
-    done = num_samples
-    limit = num_samples if max_samples is None else max_samples
-    while target_ess is not None and done < limit:
-        ess = _min_ess(out)
-        if ess >= target_ess:
-            break
-        # Effective draws grow about in proportion to draws: ask for what
-        # the rate so far says is missing, a quarter more for the noise in
-        # that estimate, and at least a quarter of what there is.
-        wanted = done * (target_ess / max(ess, 1.0) - 1.0) * 1.25
-        more = min(limit - done, max(math.ceil(wanted), done // 4, 1))
-        extra, state = kernel.run_sweeps(state, more, first=num_warmup + done)
-        out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
-        done += more
+    with ProgressBar(
+        num_warmup + num_samples, "Gibbs", enabled=verbose, unit="sweep"
+    ) as bar:
+        out, state = _sweeps(kernel, state, num_samples, 0, num_warmup, bar)
+        done = num_samples
+        limit = num_samples if max_samples is None else max_samples
+        ess = None
+        while target_ess is not None and done < limit:
+            ess = _min_ess(out)
+            if ess >= target_ess:
+                break
+            # Effective draws grow about in proportion to draws: ask for what
+            # the rate so far says is missing, a quarter more for the noise in
+            # that estimate, and at least a quarter of what there is.
+            wanted = done * (target_ess / max(ess, 1.0) - 1.0) * 1.25
+            more = min(limit - done, max(math.ceil(wanted), done // 4, 1))
+            bar.extend(more)
+            bar.phase(f"extending: min ESS {ess:.0f} < {target_ess:g}")
+            extra, state = _sweeps(kernel, state, more, num_warmup + done, 0, bar)
+            out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
+            done += more
+            ess = None
+        if bar.enabled:
+            bar.finish(_final_line(out, num_warmup, done, ess, target_ess))
     return out, state
+
+
+#: Updates of the progress bar per call of ``_sweeps`` (at most).
+_PROGRESS_UPDATES = 100
+
+
+def _sweeps(kernel, state, count: int, first: int, num_warmup: int, bar):
+    """``kernel.run_sweeps``, in pieces that advance ``bar`` when it is shown.
+
+    The pieces make the same sweeps as one call: each starts at its step
+    (``first``), and warm-up sweeps are made by ``kernel.sample`` (what
+    ``SweepKernel.run_sweeps`` does), since ``run_sweeps`` must keep a draw.
+    """
+    if not bar.enabled:
+        return kernel.run_sweeps(state, count, first=first, num_warmup=num_warmup)
+    piece = max(1, math.ceil((num_warmup + count) / _PROGRESS_UPDATES))
+    step, end_warmup = first, first + num_warmup
+    if num_warmup:
+        bar.phase("warm-up")
+    while step < end_warmup:
+        stop = min(step + piece, end_warmup)
+        for sweep in range(step, stop):
+            state = kernel.sample(state, sweep, warmup=True)
+        bar.update(stop - step)
+        step = stop
+    if first == 0:
+        bar.phase("sampling")
+    pieces = []
+    while step < end_warmup + count:
+        size = min(piece, end_warmup + count - step)
+        kept, state = kernel.run_sweeps(state, size, first=step)
+        pieces.append(kept)
+        bar.update(size)
+        step += size
+    out = {name: torch.cat([p[name] for p in pieces], 1) for name in pieces[0]}
+    return out, state
+
+
+def _final_line(out: dict, num_warmup: int, draws: int, ess, target_ess) -> str:
+    """The progress bar's final line: what was kept, and how well it mixed."""
+    chains = next(iter(out.values())).shape[0]
+    line = (
+        f"{chains} chain{'s' * (chains != 1)} x {draws} draws "
+        f"after {num_warmup} warm-up sweeps"
+    )
+    if ess is None:
+        ess = _min_ess(out)
+    if math.isfinite(ess):
+        line += f", min ESS {ess:.0f}"
+    if target_ess is not None:
+        reached = ess >= target_ess
+        line += f" ({'reached' if reached else 'short of'} target {target_ess:g})"
+    return line
 
 
 def _min_ess(draws: dict) -> float:
@@ -174,7 +243,9 @@ def _check_data(Xc: torch.Tensor, yc: torch.Tensor, stats) -> None:
             )
 
 
-def _check_options(noise, noise_prior, counts, sampler, tau_update, backend) -> tuple:
+def _check_options(
+    noise, noise_prior, counts, sampler, tau_update, backend, threshold
+) -> tuple:
     """Raise ``ValueError`` on a malformed option; return ``noise_prior``'s floats."""
     if isinstance(noise, str):
         if noise not in ("inverse_gamma", "point"):
@@ -205,6 +276,12 @@ def _check_options(noise, noise_prior, counts, sampler, tau_update, backend) -> 
         raise ValueError(
             f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}."
         )
+    if threshold is not None and not (
+        isinstance(threshold, (int, float)) and 0 < threshold < math.inf
+    ):
+        raise ValueError(
+            f"approximate_threshold must be a positive float, got {threshold!r}."
+        )
     return shape0, rate0
 
 
@@ -229,6 +306,8 @@ def run_gibbs(
     stats: tuple[torch.Tensor, torch.Tensor] | None = None,
     target_ess: float | None = None,
     max_samples: int | None = None,
+    verbose: bool = False,
+    approximate_threshold: float | None = None,
 ) -> GibbsResult:
     """Sample the linear model's posterior by Gibbs sweeps.
 
@@ -299,7 +378,20 @@ def run_gibbs(
         ``sampler="rue"`` and ``tau_update`` ``"conjugate"`` or
         ``"marginal"``. ``"torch"`` runs every sweep in torch, on any
         device. ``"auto"`` takes ``"numpy"`` where it applies. Both make the
-        same moves, with different random streams.
+        same moves, with different random streams. With
+        ``sampler="bhattacharya"`` the numpy sweeps make the collapsed moves
+        of ``tau`` and ``sigma**2`` by slice sampling on an
+        eigendecomposition (``WideHorseshoeSweeps``), not by Metropolis.
+    approximate_threshold : float, optional
+        Horseshoe only: Johndrow, Orenstein and Bhattacharya's (2020)
+        approximate algorithm. Each sweep, the columns whose prior variance
+        is small, ``tau**2 lambda_j**2 mean(x_j**2) <= approximate_threshold
+        * sigma**2``, are left out of the ``n x n`` system and their
+        coefficients drawn from the prior given the scales; the sweep then
+        costs ``n**2`` times the number of active columns instead of
+        ``n**2 d``. Needs ``sampler="bhattacharya"`` (the default with a
+        threshold) on the CPU. Johndrow et al. use ``1e-4`` on standardised
+        columns; ``docs/benchmarks.md`` ("p >> n") measures the trade.
     stats : tuple of Tensor, optional
         ``(Xc'Xc, Xc'yc)``, of shapes (d, d) and (d,), when already computed
         (converted to float64 on ``Xc``'s device). They replace the products
@@ -322,7 +414,8 @@ def run_gibbs(
       steps on ``log tau`` and then (when sampled) ``log sigma**2`` under
       ``p(tau, sigma**2 | lambda, y)``, ``coef`` integrated out (see
       ``_CollapsedHorseshoe``; step sizes are tuned during warm-up
-      only);
+      only); in the numpy sweeps of Bhattacharya's sampler, two rounds of
+      slice updates of both instead (``WideHorseshoeSweeps``);
     * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see ``sample_rue``;
     * when sampled, ``sigma**2 | coef, y ~ IG(shape + dof/2, rate +
       RSS/2)`` with ``dof = n - 1`` if ``fit_intercept`` else ``n``;
@@ -391,7 +484,7 @@ def run_gibbs(
     prior = check_gibbs_prior(prior)
     counts = (num_samples, num_warmup, num_chains)
     noise_prior = _check_options(
-        noise, noise_prior, counts, sampler, tau_update, backend
+        noise, noise_prior, counts, sampler, tau_update, backend, approximate_threshold
     )
     device, out_dtype = Xc.device, Xc.dtype
     if generator is None:
@@ -413,6 +506,7 @@ def run_gibbs(
         sampler=sampler,
         tau_update=tau_update,
         backend=backend,
+        approximate_threshold=approximate_threshold,
     )
     state = kernel.init(
         X,
@@ -431,6 +525,7 @@ def run_gibbs(
         num_warmup=num_warmup,
         target_ess=target_ess,
         max_samples=max_samples,
+        verbose=verbose,
     )
     return GibbsResult(
         samples={name: value.to(out_dtype) for name, value in out.items()},

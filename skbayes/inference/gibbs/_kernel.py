@@ -107,6 +107,9 @@ class GibbsKernel(SweepKernel):
         Whether the data were centred (``n - 1`` degrees of freedom).
     sampler, tau_update, backend : str
         ``run_gibbs``'s options; a kernel without such a choice ignores them.
+    approximate_threshold : float or None
+        ``run_gibbs``'s option; a kernel without an approximate algorithm
+        raises ``ValueError`` in ``init`` when it is set.
 
     Attributes
     ----------
@@ -146,6 +149,9 @@ class GibbsKernel(SweepKernel):
 
     sampler: str = ""
     tau_update: str | None = None
+    #: Whether the kernel has an approximate algorithm
+    #: (``approximate_threshold``).
+    has_approximation: bool = False
 
     def __init__(
         self,
@@ -157,6 +163,7 @@ class GibbsKernel(SweepKernel):
         sampler: str = "auto",
         tau_update: str = "auto",
         backend: str = "auto",
+        approximate_threshold: float | None = None,
     ):
         self.prior = prior
         self.noise = noise
@@ -166,6 +173,7 @@ class GibbsKernel(SweepKernel):
             "sampler": sampler,
             "tau_update": tau_update,
             "backend": backend,
+            "approximate_threshold": approximate_threshold,
         }
 
     @classmethod
@@ -194,8 +202,10 @@ class GibbsKernel(SweepKernel):
         configured = model.configured(centered=False, start=Start())
         _, noise_scale = data.ridge_start()
         # float32 data keep their own X'X, which is too coarse for the
-        # horseshoe's scales: the kernels then form it in float64.
-        exact_stats = data.gram.dtype == torch.float64
+        # horseshoe's scales: the kernels then form it in float64. At d > n
+        # no X'X was formed (ridge_start), and the kernels do not need one.
+        gram = data.cached_gram
+        exact_stats = gram is not None and gram.dtype == torch.float64
         result = run_gibbs(
             *data.arguments(),
             prior=configured.prior,
@@ -207,9 +217,11 @@ class GibbsKernel(SweepKernel):
             num_chains=settings.num_chains,
             seed=settings.seed,
             init={"noise_var": noise_scale**2},
-            stats=(data.gram, data.xty) if exact_stats else None,
+            stats=(gram, data.xty) if exact_stats else None,
             target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
+            verbose=settings.verbose,
+            approximate_threshold=settings.approximate_threshold,
         )
         if model.has_point_parameters:
             model = model.with_fixed_parameters({"noise_scale": result.noise_scale})
@@ -262,6 +274,13 @@ class GibbsKernel(SweepKernel):
         ``var(y)``, the others jittered); a subclass then makes the rest of
         the state in ``_start``.
         """
+        if self.options["approximate_threshold"] is not None and not (
+            self.has_approximation
+        ):
+            raise ValueError(
+                f"approximate_threshold applies to the horseshoe prior only; "
+                f"the {type(self.prior).__name__} prior is sampled exactly."
+            )
         self.X, self.y, self.generator = X, y, generator
         self.num_chains, self.num_warmup = num_chains, num_warmup
         self.init_values = {} if init is None else init

@@ -195,6 +195,7 @@ class PolyaGammaKernel(SweepKernel):
             num_warmup=settings.num_warmup,
             target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
+            verbose=settings.verbose,
         )
         sites = model.prior_sites()
         dtype = X.dtype
