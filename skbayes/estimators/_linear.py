@@ -154,7 +154,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             noise=self.noise,
             noise_prior=self._check_noise_prior(),
             fit_intercept=self.fit_intercept,
-            dtype=data.gram.dtype,
+            dtype=data.dtype,
         )
         self._x_mean, self._y_mean = data.centre()
         self._run_inference(model, data)
@@ -397,6 +397,16 @@ class HorseshoeRegression(_BayesianLinearBase):
         Regularised only: scale of the slab.
     slab_df : float, default=4.0
         Regularised only: degrees of freedom of the slab.
+    approximate_threshold : float or None, default=None
+        Gibbs only: run Johndrow, Orenstein and Bhattacharya's (2020)
+        approximate sampler for ``n_features >> n_samples``. Each sweep
+        leaves out of its ``n x n`` system the columns whose prior variance
+        is negligible, ``tau**2 lambda_j**2 mean(x_j**2) <= threshold *
+        sigma**2``, and draws their coefficients from the prior; a sweep
+        then costs ``n**2`` times the number of active columns instead of
+        ``n**2 n_features``. They use ``1e-4``. The posterior is then
+        approximate: ``docs/benchmarks.md`` ("p >> n") measures how far it
+        is from the exact sampler's. None (the default) samples exactly.
 """
         + _regressor_doc(
             guide="lowrank",
@@ -444,6 +454,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         "expected_nonzero": [Interval(Real, 0, None, closed="neither"), None],
         "slab_scale": [Interval(Real, 0, None, closed="neither")],
         "slab_df": [Interval(Real, 0, None, closed="neither")],
+        "approximate_threshold": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -454,6 +465,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         expected_nonzero: float | None = None,
         slab_scale: float = 2.0,
         slab_df: float = 4.0,
+        approximate_threshold: float | None = None,
         inference: str = "auto",
         guide="lowrank",
         noise: str = "inverse_gamma",
@@ -490,7 +502,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         noise_scale = torch.as_tensor(draws["noise_scale"], dtype=torch.float64)
         with torch.no_grad():
             scale, _ = model.prior.coef_scale(sites, noise_scale, model.n_samples)
-        gram = torch.diagonal(data.gram).cpu().to(torch.float64)
+        gram = data.column_sq_norms.cpu().to(torch.float64)
         ratio = gram * scale**2 / noise_scale.unsqueeze(-1) ** 2
         kappa = (1.0 / (1.0 + ratio)).numpy()
         self.shrinkage_ = kappa.mean(0)

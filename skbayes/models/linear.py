@@ -37,7 +37,8 @@ class LinearData(DesignData):
     ``x_mean`` and ``y_mean`` (zeros without an intercept). The centred
     ``X'X``, ``X'y`` and ``y'y`` are formed without a centred copy of X, and
     minibatches are centred on the fly, which keeps peak memory near the size
-    of X.
+    of X. ``X'X`` (``gram``) is formed on first use: at ``d >> n`` nothing
+    needs its ``d x d`` numbers, which would outweigh X.
 
     Examples
     --------
@@ -54,9 +55,9 @@ class LinearData(DesignData):
 
     x_mean: torch.Tensor = None
     y_mean: torch.Tensor = None
-    gram: torch.Tensor = None
     xty: torch.Tensor = None
     yty: torch.Tensor = None
+    cached_gram: torch.Tensor | None = None
 
     @classmethod
     def from_arrays(
@@ -74,7 +75,6 @@ class LinearData(DesignData):
         n, d = X_t.shape
         x_mean = X_t.mean(0) if fit_intercept else X_t.new_zeros(d)
         y_mean = y_t.mean() if fit_intercept else y_t.new_zeros(())
-        gram = X_t.T @ X_t - n * torch.outer(x_mean, x_mean)
         xty = X_t.T @ y_t - n * x_mean * y_mean
         yty = y_t @ y_t - n * y_mean**2
         minibatch = batch_size is not None and batch_size < n
@@ -82,11 +82,32 @@ class LinearData(DesignData):
             (X_t, y_t),
             x_mean=x_mean,
             y_mean=y_mean,
-            gram=gram,
             xty=xty,
             yty=yty,
             batch_size=batch_size if minibatch else None,
         )
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the data were converted to."""
+        return self.arrays[0].dtype
+
+    @property
+    def gram(self) -> torch.Tensor:
+        """Centred ``X'X``, formed on first use and kept."""
+        if self.cached_gram is None:
+            X = self.arrays[0]
+            mean = self.x_mean
+            self.cached_gram = X.T @ X - self.n_samples * torch.outer(mean, mean)
+        return self.cached_gram
+
+    @property
+    def column_sq_norms(self) -> torch.Tensor:
+        """``diag(X'X)`` of the centred X, without forming ``X'X``."""
+        if self.cached_gram is not None:
+            return self.cached_gram.diagonal()
+        X = self.arrays[0]
+        return torch.einsum("ij,ij->j", X, X) - self.n_samples * self.x_mean**2
 
     @property
     def stats(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -112,13 +133,31 @@ class LinearData(DesignData):
         return self.x_mean.cpu().numpy(), float(self.y_mean)
 
     def ridge_start(self) -> tuple[torch.Tensor, float]:
-        """A ridge solution and a noise scale to start inference from."""
-        gram, xty, yty = self.stats
-        n = self.n_samples
-        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-        coef = torch.linalg.solve(gram + eye, xty)
-        rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
-        var_y = float(yty) / (n - 1) if n > 1 else 1.0
+        """A ridge solution and a noise scale to start inference from.
+
+        ``(X'X + I)^{-1} X'y`` when ``n >= d``; when ``d > n`` the same
+        solution as ``X'(XX' + I)^{-1} y``, an ``n x n`` system, so that no
+        ``d x d`` matrix is formed.
+        """
+        n, d = self.n_samples, self.n_features
+        yty = float(self.yty)
+        if d > n:
+            X, y = self.arrays
+            mean, yc = self.x_mean, y - self.y_mean
+            # XcXc' from the uncentred X: X X' - X m 1' - 1 m'X' + m'm 11'.
+            xm = X @ mean
+            kernel = X @ X.T - xm[:, None] - xm[None, :] + mean @ mean
+            kernel.diagonal().add_(1.0)
+            alpha = torch.linalg.solve(kernel, yc)
+            coef = X.T @ alpha - mean * alpha.sum()
+            resid = yc - (X @ coef - mean @ coef)
+            rss = float(resid @ resid)
+        else:
+            gram, xty = self.gram, self.xty
+            eye = torch.eye(d, dtype=gram.dtype, device=gram.device)
+            coef = torch.linalg.solve(gram + eye, xty)
+            rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
+        var_y = yty / (n - 1) if n > 1 else 1.0
         noise = max(rss / n, 1e-2 * var_y, 1e-6)
         return coef, float(np.sqrt(noise))
 
@@ -127,13 +166,19 @@ def _as_tensors(*arrays, dtype, device) -> list[torch.Tensor]:
     """Share the arrays' memory with torch, without copying read-only ones.
 
     skbayes never writes to these tensors, so torch's warning about
-    non-writable arrays (read-only memmaps, say) does not apply.
+    non-writable arrays (read-only memmaps, say) does not apply. Arrays are
+    made C-contiguous first: a matrix product rounds differently on a
+    Fortran-ordered X (what a pandas DataFrame gives), and one data set must
+    give one posterior however it is laid out.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="The given NumPy array is not writable"
         )
-        return [torch.as_tensor(a, dtype=dtype, device=device) for a in arrays]
+        return [
+            torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+            for a in arrays
+        ]
 
 
 @dataclass(frozen=True)

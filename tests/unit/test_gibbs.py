@@ -286,11 +286,15 @@ def _horseshoe_problem(fit_intercept):
         (True, "both", "auto", "auto"),  # torch: blocked moves
         (False, "auto", "auto", "auto"),  # numpy, marginal
         (True, "marginal", "auto", "torch"),
-        (True, "marginal", "bhattacharya", "auto"),  # torch
+        (True, "marginal", "bhattacharya", "torch"),
         (True, "conjugate", "auto", "auto"),  # numpy
         (True, "conjugate", "auto", "torch"),
         (True, "blocked", "auto", "auto"),
-        (True, "blocked", "bhattacharya", "auto"),
+        (True, "blocked", "bhattacharya", "torch"),
+        # The wide numpy sweeps: slice moves on an eigendecomposition.
+        (True, "both", "bhattacharya", "numpy"),
+        (False, "blocked", "bhattacharya", "numpy"),
+        (True, "marginal", "bhattacharya", "numpy"),
     ],
 )
 def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler, backend):
@@ -685,7 +689,8 @@ def test_bad_arguments(small_data, kwargs):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"sampler": "bhattacharya"}, {"tau_update": "both"}]
+    "kwargs",
+    [{"sampler": "rue", "tau_update": "blocked"}, {"tau_update": "both"}],
 )
 def test_numpy_backend_refuses_the_moves_it_lacks(small_data, kwargs):
     Xc, yc = _centred(*small_data)

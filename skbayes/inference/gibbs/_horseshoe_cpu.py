@@ -163,17 +163,10 @@ class HorseshoeCpuSweeps:
     """
 
     def __init__(self, kernel, seed: int, bounds: tuple[float, float, float]):
-        gram, xty = kernel.data
-        # Contiguous, so that the flattened view of each precision matrix
-        # below is a view and its diagonal can be lifted in place.
-        self.gram = np.ascontiguousarray(gram.cpu().numpy())
-        self.xty = xty.cpu().numpy()
-        self.yty = float(kernel.yty)
         self.kernel = kernel
         self.rng = np.random.default_rng(seed)
         self.scale2_min, self.scale2_max, self.log_bound = bounds
-        d = len(self.xty)
-        self.diagonal = slice(None, None, d + 1)  # of a flattened (d, d) matrix
+        d = self._take_data(kernel)
         shape, _ = kernel.noise_prior
         self.variates = _Variates(
             self.rng,
@@ -182,8 +175,20 @@ class HorseshoeCpuSweeps:
             noise_shape=(
                 shape + 0.5 * kernel.dof if kernel.noise == "inverse_gamma" else None
             ),
-            tau_shape=0.5 * (d + 1) if kernel.tau_update == "conjugate" else None,
+            tau_shape=0.5 * (d + 1) if kernel.tau_move == "conjugate" else None,
         )
+
+    def _take_data(self, kernel) -> int:
+        """Keep the data the sweeps use, as numpy; return ``d``."""
+        gram, xty = kernel.data
+        # Contiguous, so that the flattened view of each precision matrix
+        # below is a view and its diagonal can be lifted in place.
+        self.gram = np.ascontiguousarray(gram.cpu().numpy())
+        self.xty = xty.cpu().numpy()
+        self.yty = float(kernel.yty)
+        d = len(self.xty)
+        self.diagonal = slice(None, None, d + 1)  # of a flattened (d, d) matrix
+        return d
 
     def run(self, state, *, first: int, num_warmup: int, count: int):
         """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``.
@@ -207,7 +212,7 @@ class HorseshoeCpuSweeps:
         for offset in range(num_warmup + count):
             warmup = offset < num_warmup
             draws = self.variates.next()
-            coef = self._coef(tau2, lam2, var, draws)
+            coef, tau2, var = self._coef(tau2, lam2, var, draws)
             var = self._noise(coef, var, first + offset, warmup, draws)
             tau2, lam2 = self._scales(coef, tau2, lam2, draws)
             if not warmup:
@@ -234,8 +239,11 @@ class HorseshoeCpuSweeps:
         )
         return {name: as_tensor(out[name]) for name in self.kernel.sites()}, new_state
 
-    def _coef(self, tau2, lam2, var, draws) -> np.ndarray:
-        """``coef | sigma**2, tau, lambda``: Rue's draw, as ``sample_rue``."""
+    def _coef(self, tau2, lam2, var, draws) -> tuple[np.ndarray, ...]:
+        """``coef | sigma**2, tau, lambda``: Rue's draw, as ``sample_rue``.
+
+        Returns ``coef`` and the (here unchanged) ``tau**2`` and ``sigma**2``.
+        """
         scale = np.sqrt(tau2[:, None] * lam2)
         scaled = scale / var[:, None]
         # B = I + S X'X S / sigma**2, in place in one buffer per chain.
@@ -251,7 +259,14 @@ class HorseshoeCpuSweeps:
             chol = _cholesky_lower(precision[chain].T)
             half, _ = lapack.dtrtrs(chol, rhs[chain], lower=1)
             z[chain], _ = lapack.dtrtrs(chol, half + noise[chain], lower=1, trans=1)
-        return scale * z
+        return scale * z, tau2, var
+
+    def _rss(self, coef: np.ndarray) -> np.ndarray:
+        """The residual sum of squares of each chain's ``coef``.
+
+        From the sufficient statistics: O(d**2), whatever n is.
+        """
+        return self.yty - 2.0 * coef @ self.xty + ((coef @ self.gram) * coef).sum(-1)
 
     def _noise(self, coef, var, step: int, warmup: bool, draws) -> np.ndarray:
         """``sigma**2 | coef``, or the SAEM step of a point estimate."""
@@ -260,9 +275,7 @@ class HorseshoeCpuSweeps:
         saem = k.noise == "point" and warmup and k.dof > 0
         if not (sampled or saem):
             return var
-        # RSS from the sufficient statistics: O(d**2), whatever n is.
-        rss = self.yty - 2.0 * coef @ self.xty + ((coef @ self.gram) * coef).sum(-1)
-        rss = np.maximum(rss, 0.0)
+        rss = np.maximum(self._rss(coef), 0.0)
         if sampled:
             return (k.noise_prior[1] + 0.5 * rss) / draws.noise_gamma
         half = k.num_warmup // 2
@@ -282,7 +295,7 @@ class HorseshoeCpuSweeps:
         exp_nu, exp_lam = draws.exponential
         nu = (1.0 + 1.0 / lam2) / exp_nu
         half_sq = 0.5 * coef * coef
-        if k.tau_update == "marginal":
+        if k.tau_move == "marginal":
             log_tau = marginal_log_tau(
                 half_sq * nu,
                 0.5 * np.log(tau2),
@@ -294,7 +307,7 @@ class HorseshoeCpuSweeps:
             tau2 = np.exp(2.0 * log_tau)
         lam2 = (1.0 / nu + half_sq / tau2[:, None]) / exp_lam
         lam2 = np.minimum(np.maximum(lam2, self.scale2_min), self.scale2_max)
-        if k.tau_update == "conjugate":
+        if k.tau_move == "conjugate":
             # tau ~ C+(0, A): tau**2 | xi ~ IG(1/2, 1/xi), xi ~ IG(1/2, 1/A**2).
             xi = (1.0 / k.global_scale**2 + 1.0 / tau2) / draws.exponential_xi
             rate = 1.0 / xi + (half_sq / lam2).sum(-1)
@@ -304,7 +317,7 @@ class HorseshoeCpuSweeps:
 
 
 class _Variates:
-    """The random numbers of ``BLOCK`` sweeps, drawn a few calls at a time.
+    """The random numbers of up to ``BLOCK`` sweeps, drawn a few calls at a time.
 
     A call to the generator costs microseconds whatever its size, and a
     sweep needs five kinds of variates; drawing them for many sweeps at
@@ -319,14 +332,18 @@ class _Variates:
     """
 
     BLOCK = 64
+    #: At most this many normal variates at a time: at d = 50,000 a full
+    #: block would hold more memory than X.
+    MAX_NORMALS = 2**18
 
     def __init__(self, rng, chains: int, d: int, *, noise_shape, tau_shape):
         self.rng, self.chains, self.d = rng, chains, d
         self.noise_shape, self.tau_shape = noise_shape, tau_shape
-        self.index = self.BLOCK
+        self.block = max(1, min(self.BLOCK, self.MAX_NORMALS // (chains * d)))
+        self.index = self.block
 
     def _refill(self) -> None:
-        rng, b, c, d = self.rng, self.BLOCK, self.chains, self.d
+        rng, b, c, d = self.rng, self.block, self.chains, self.d
         self.normal = rng.standard_normal((b, c, d))
         self.exponential = np.maximum(rng.standard_exponential((b, 2, c, d)), _TINY)
         self.uniform = rng.random((b, c, SLICE_UNIFORMS))
@@ -343,7 +360,7 @@ class _Variates:
 
     def next(self) -> _SweepVariates:
         """The variates of the next sweep."""
-        if self.index == self.BLOCK:
+        if self.index == self.block:
             self._refill()
         i = self.index
         self.index += 1

@@ -21,6 +21,8 @@ class GibbsEngine(InferenceEngine):
     #: Chains run as one batch, so the second costs a fraction of the first,
     #: and two are what split R-hat needs to compare chains at all.
     default_chains = 2
+    #: The horseshoe kernel's approximate algorithm (Johndrow et al. 2020).
+    supports_approximation = True
 
     @classmethod
     def supports(cls, model_class: type) -> bool:

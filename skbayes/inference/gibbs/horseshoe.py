@@ -5,10 +5,13 @@
 ``n >= d``, and O(n**2 d) with Bhattacharya, Chakraborty and Mallick (2016)
 when ``d > n``. The auxiliary-variable conditionals are those of Makalic and
 Schmidt (2016); when ``d > n`` the global scale ``tau`` and ``sigma**2`` also
-get Metropolis updates with ``coef`` integrated out (after Johndrow,
-Orenstein and Bhattacharya 2020), because the plain conditional
-``tau | coef`` mixes slowly when ``d`` is large: ``coef`` pins ``tau`` down to
-a relative width of about ``1/sqrt(d)``. A point noise variance is estimated
+get updates with ``coef`` integrated out (after Johndrow, Orenstein and
+Bhattacharya 2020), because the plain conditional ``tau | coef`` mixes
+slowly when ``d`` is large: ``coef`` pins ``tau`` down to a relative width of
+about ``1/sqrt(d)``. Those are random-walk Metropolis steps in torch, and
+slice updates on an eigendecomposition in the numpy sweeps the CPU runs
+(``WideHorseshoeSweeps``), which also offer Johndrow et al.'s approximate
+algorithm (``approximate_threshold``). A point noise variance is estimated
 during warm-up by stochastic approximation EM (Delyon, Lavielle and Moulines
 1999).
 
@@ -35,6 +38,7 @@ import numpy as np
 import torch
 
 from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, marginal_log_tau
+from ._horseshoe_wide import WideHorseshoeSweeps
 from ._kernel import GibbsKernel, GibbsState
 from ._linear_algebra import _cholesky, sample_bhattacharya, sample_rue
 from ._updates import _DTYPE, _gamma, _metropolis
@@ -163,6 +167,8 @@ class HorseshoeGibbsKernel(GibbsKernel):
     and ``run_gibbs`` for the maths.
     """
 
+    has_approximation = True
+
     def _start(self, noise_var, stats) -> HorseshoeState:
         X, y = self.X, self.y
         n, d = X.shape
@@ -171,8 +177,10 @@ class HorseshoeGibbsKernel(GibbsKernel):
         ones = torch.ones(d, dtype=_DTYPE, device=X.device)
         lam2 = self._positive("lambda", ones) ** 2
         sampler, tau_update = self.options["sampler"], self.options["tau_update"]
+        self.approximate_threshold = self.options["approximate_threshold"]
         if sampler == "auto":
-            sampler = "rue" if n >= d else "bhattacharya"
+            exact_rue = n >= d and self.approximate_threshold is None
+            sampler = "rue" if exact_rue else "bhattacharya"
         if tau_update == "auto":
             # tau given coef with lambda integrated out mixes several times
             # better per draw than the conjugate draw given lambda, for about
@@ -181,6 +189,7 @@ class HorseshoeGibbsKernel(GibbsKernel):
             # that integrate coef out mix better (docs/benchmarks.md, "Gibbs").
             tau_update = "marginal" if d <= 2 * n else "both"
         self.sampler, self.tau_update = sampler, tau_update
+        self.tau_move = _TAU_MOVES[tau_update]
         if sampler == "rue":
             self.data = (X.T @ X, X.T @ y) if stats is None else stats
         else:
@@ -190,8 +199,11 @@ class HorseshoeGibbsKernel(GibbsKernel):
         self._cpu = None
         if self.backend == "numpy":
             seed = int(torch.randint(2**62, (), generator=self.generator))
-            bounds = (_SCALE2_MIN, _SCALE2_MAX, _LOG_BOUND[0])
-            self._cpu = HorseshoeCpuSweeps(self, seed, bounds)
+            bounds = (_SCALE2_MIN, _SCALE2_MAX, *_LOG_BOUND)
+            if sampler == "rue":
+                self._cpu = HorseshoeCpuSweeps(self, seed, bounds[:3])
+            else:
+                self._cpu = WideHorseshoeSweeps(self, seed, bounds)
         return HorseshoeState(
             noise_var,
             None,
@@ -204,19 +216,28 @@ class HorseshoeGibbsKernel(GibbsKernel):
     def _backend(self, device: torch.device) -> str:
         """``"numpy"`` or ``"torch"``: where the sweeps run (see ``run_gibbs``)."""
         backend = self.options["backend"]
-        numpy_moves = self.sampler == "rue" and self.tau_update in (
+        # Rue's numpy sweeps have no blocked moves; Bhattacharya's make all.
+        numpy_moves = self.sampler == "bhattacharya" or self.tau_update in (
             "conjugate",
             "marginal",
         )
         if backend == "numpy" and not (device.type == "cpu" and numpy_moves):
             raise ValueError(
-                "backend='numpy' runs the horseshoe's sweeps on the CPU with "
-                "sampler='rue' and tau_update 'conjugate' or 'marginal'; got "
-                f"device {device.type!r}, sampler {self.sampler!r} and "
-                f"tau_update {self.tau_update!r}."
+                "backend='numpy' runs the horseshoe's sweeps on the CPU, with "
+                "sampler='bhattacharya' or with tau_update 'conjugate' or "
+                f"'marginal'; got device {device.type!r}, sampler "
+                f"{self.sampler!r} and tau_update {self.tau_update!r}."
             )
         if backend == "auto":
-            return "numpy" if device.type == "cpu" and numpy_moves else "torch"
+            backend = "numpy" if device.type == "cpu" and numpy_moves else "torch"
+        if self.approximate_threshold is not None and not (
+            backend == "numpy" and self.sampler == "bhattacharya"
+        ):
+            raise ValueError(
+                "approximate_threshold needs sampler='bhattacharya' on the CPU "
+                f"(backend 'numpy'); got device {device.type!r}, sampler "
+                f"{self.sampler!r} and backend {backend!r}."
+            )
         return backend
 
     def run_sweeps(self, state, count, *, first=0, num_warmup=0):

@@ -1,0 +1,404 @@
+"""p >> n: the horseshoe with many more features than rows.
+
+Sections, each timed against its peers in the same run:
+
+``default``
+    At n = 200, d = 5000 with 10 non-zero coefficients (the scale issue's
+    problem): ``LassoCV``, the default ``HorseshoeRegression().fit`` (exact
+    Gibbs) and ``HorseshoeRegression(approximate_threshold=1e-4)``: wall
+    time, coefficient RMSE, the smallest effective sample size of ``coef``
+    and ``tau``, and any warning.
+``sweep``
+    Seconds per Gibbs sweep (2 chains) after a warm-up, for the exact
+    sampler on the numpy and torch backends and the approximate one on
+    numpy, from d = 1000 to 50,000, with the number of active columns of
+    the approximate sampler.
+``memory``
+    What a whole default fit (100 draws per chain) adds to the resident
+    memory at its peak, in a fresh process (``/proc/self/clear_refs``
+    resets the peak before the fit), as a multiple of the size of X, at
+    n = 500 and d up to 50,000.
+``agreement``
+    The approximate sampler against the exact one on one data set: the
+    largest difference of posterior means over the coefficients, in
+    posterior sds and in Monte Carlo sds of the difference, and effective
+    draws per second of both.
+
+Run ``python benchmarks/wide.py [--sections default sweep memory agreement]``;
+results go to ``benchmarks/results/wide.json`` and a Markdown summary to
+stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import command_line, fmt, machine_info, markdown_table
+
+from skbayes.datasets import make_sparse_regression
+
+RESULTS = Path(__file__).parent / "results"
+THRESHOLD = 1e-4
+
+
+def _rmse(a, b) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - b) ** 2)))
+
+
+def _min_ess(est, name: str) -> float:
+    return float(np.min(est.diagnostics_["n_eff"][name]))
+
+
+def section_default(seeds: int) -> dict:
+    """LassoCV against the default and the approximate horseshoe at d = 5000."""
+    from sklearn.linear_model import LassoCV
+
+    from skbayes import HorseshoeRegression
+
+    rows = []
+    for seed in range(seeds):
+        X, y, coef = make_sparse_regression(200, 5000, n_nonzero=10, random_state=seed)
+        fits = {
+            "LassoCV": LassoCV(),
+            "HorseshoeRegression()": HorseshoeRegression(random_state=seed),
+            f"approximate_threshold={THRESHOLD:g}": HorseshoeRegression(
+                approximate_threshold=THRESHOLD, random_state=seed
+            ),
+        }
+        for name, est in fits.items():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                start = time.perf_counter()
+                est.fit(X, y)
+                seconds = time.perf_counter() - start
+            row = {
+                "seed": seed,
+                "method": name,
+                "seconds": seconds,
+                "rmse": _rmse(est.coef_, coef),
+                "warnings": sorted({str(w.message)[:160] for w in caught}),
+            }
+            if hasattr(est, "diagnostics_"):
+                row["draws_per_chain"] = len(est.posterior_samples_["coef"]) // 2
+                row["min_ess_coef"] = _min_ess(est, "coef")
+                row["min_ess_tau"] = _min_ess(est, "tau")
+            rows.append(row)
+            print(row, file=sys.stderr)
+    return {"n": 200, "d": 5000, "rows": rows}
+
+
+def _sweep_seconds(Xc, yc, backend, threshold, warmup: int, sweeps: int) -> tuple:
+    """Seconds per sweep after ``warmup`` sweeps, and the active columns."""
+    import torch
+
+    from skbayes.inference.gibbs import GIBBS_KERNELS
+    from skbayes.priors import Horseshoe
+
+    kernel = GIBBS_KERNELS["horseshoe"](
+        Horseshoe(),
+        noise="inverse_gamma",
+        noise_prior=(0.1, 0.1),
+        fit_intercept=True,
+        sampler="bhattacharya",
+        backend=backend,
+        approximate_threshold=threshold,
+    )
+    g = torch.Generator().manual_seed(0)
+    state = kernel.init(Xc, yc, num_chains=2, num_warmup=warmup, generator=g)
+    _, state = kernel.run_sweeps(state, 1, num_warmup=warmup)
+    start = time.perf_counter()
+    _, state = kernel.run_sweeps(state, sweeps, first=warmup + 1)
+    seconds = (time.perf_counter() - start) / sweeps
+    active = None
+    if threshold is not None:
+        sweeps_cpu = kernel._cpu
+        tau2, lam2 = state.tau2.numpy(), state.lam2.numpy()
+        var = state.noise_var.numpy()
+        active = int(
+            np.mean(
+                [
+                    len(sweeps_cpu._active(t, la, v))
+                    for t, la, v in zip(tau2, lam2, var, strict=True)
+                ]
+            )
+        )
+    return seconds, active
+
+
+def section_sweep(seeds: int) -> dict:
+    """Seconds per sweep, exact (numpy, torch) and approximate (numpy)."""
+    import torch
+
+    rows = []
+    for n, d in ((200, 1000), (200, 5000), (500, 20_000), (500, 50_000)):
+        X, y, _ = make_sparse_regression(n, d, n_nonzero=10, random_state=0)
+        Xc, yc = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
+        sweeps = 20 if d <= 5000 else 3
+        row = {"n": n, "d": d}
+        for label, backend, threshold in (
+            ("exact_numpy", "numpy", None),
+            ("exact_torch", "torch", None),
+            ("approximate_numpy", "numpy", THRESHOLD),
+        ):
+            seconds, active = _sweep_seconds(Xc, yc, backend, threshold, 100, sweeps)
+            row[f"{label}_s"] = seconds
+            if active is not None:
+                row["active_columns"] = active
+        print(row, file=sys.stderr)
+        rows.append(row)
+    return {"warmup": 100, "rows": rows}
+
+
+_MEMORY_CHILD = """
+import re, sys, warnings
+from skbayes import HorseshoeRegression
+from skbayes.datasets import make_sparse_regression
+
+def status(field):
+    text = open("/proc/self/status").read()
+    return int(re.search(field + r":\\s+(\\d+) kB", text).group(1)) * 1024
+
+n, d, threshold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+X, y, _ = make_sparse_regression(n, d, n_nonzero=10, random_state=0)
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets VmHWM, the peak, to the current RSS
+warnings.simplefilter("ignore")
+HorseshoeRegression(
+    num_samples=100, num_warmup=50, target_ess=None, random_state=0,
+    approximate_threshold=None if threshold == "none" else float(threshold),
+).fit(X, y)
+print(before, status("VmHWM"), X.nbytes)
+"""
+
+
+def section_memory(seeds: int) -> dict:
+    """Peak RSS of a fit in a fresh process, against the size of X."""
+    rows = []
+    for n, d in ((500, 5000), (500, 20_000), (500, 50_000)):
+        for threshold in ("none", str(THRESHOLD)):
+            out = subprocess.run(
+                [sys.executable, "-c", _MEMORY_CHILD, str(n), str(d), threshold],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            before, peak, x_bytes = (int(v) for v in out)
+            row = {
+                "n": n,
+                "d": d,
+                "approximate_threshold": threshold,
+                "x_mib": x_bytes / 2**20,
+                # What the fit added to the resident memory at its peak, and
+                # that plus X itself, over the size of X.
+                "fit_added_over_x": (peak - before) / x_bytes,
+                "fit_peak_over_x": (peak - before + x_bytes) / x_bytes,
+                # coef, lambda and z: 2 chains x 100 draws x d float64s each.
+                "draws_mib": 2 * 100 * d * 8 * 3 / 2**20,
+            }
+            print(row, file=sys.stderr)
+            rows.append(row)
+    return {"draws_per_chain": 100, "rows": rows}
+
+
+def section_agreement(seeds: int) -> dict:
+    """Approximate against exact: mean differences and effective draws/s."""
+    import torch
+
+    from skbayes.inference.gibbs import run_gibbs
+    from skbayes.posterior import effective_sample_size
+
+    n, d = 100, 1000
+    X, y, _ = make_sparse_regression(n, d, n_nonzero=10, random_state=0)
+    Xc, yc = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
+    runs = {}
+    for threshold in (None, THRESHOLD):
+        start = time.perf_counter()
+        draws = run_gibbs(
+            Xc,
+            yc,
+            prior="horseshoe",
+            num_samples=4000,
+            num_warmup=500,
+            num_chains=2,
+            seed=1,
+            approximate_threshold=threshold,
+        ).samples
+        seconds = time.perf_counter() - start
+        coef = draws["coef"].double()
+        runs[threshold] = {
+            "seconds": seconds,
+            "mean": coef.mean((0, 1)).numpy(),
+            "sd": coef.std((0, 1)).numpy(),
+            "ess": effective_sample_size(coef).numpy(),
+            "ess_tau": float(effective_sample_size(draws["tau"].double())),
+        }
+    exact, approx = runs[None], runs[THRESHOLD]
+    diff = (approx["mean"] - exact["mean"]) / exact["sd"]
+    # Monte Carlo sd of the difference of the two means, in posterior sds.
+    mc = (
+        np.sqrt(exact["sd"] ** 2 / exact["ess"] + approx["sd"] ** 2 / approx["ess"])
+        / exact["sd"]
+    )
+    return {
+        "n": n,
+        "d": d,
+        "draws_per_chain": 4000,
+        "max_abs_diff_sd": float(np.abs(diff).max()),
+        "median_abs_diff_sd": float(np.median(np.abs(diff))),
+        "max_abs_diff_mc_sd": float(np.abs(diff / mc).max()),
+        "median_mc_sd": float(np.median(mc)),
+        "sd_ratio_range": [
+            float((approx["sd"] / exact["sd"]).min()),
+            float((approx["sd"] / exact["sd"]).max()),
+        ],
+        **{
+            f"{label}_{key}": value
+            for label, run in (("exact", exact), ("approximate", approx))
+            for key, value in (
+                ("seconds", run["seconds"]),
+                ("min_ess_coef", float(run["ess"].min())),
+                ("ess_tau", run["ess_tau"]),
+            )
+        },
+    }
+
+
+def markdown(results: dict) -> str:
+    """The results as the tables of docs/benchmarks.md."""
+    out = [f"Command: `{results['command']}`", ""]
+    if "default" in results:
+        rows = [
+            [
+                r["seed"],
+                r["method"],
+                fmt(r["seconds"]),
+                fmt(r["rmse"]),
+                str(r.get("draws_per_chain", "")),
+                fmt(r["min_ess_coef"]) if "min_ess_coef" in r else "",
+                fmt(r["min_ess_tau"]) if "min_ess_tau" in r else "",
+                "yes" if r["warnings"] else "",
+            ]
+            for r in results["default"]["rows"]
+        ]
+        header = [
+            "seed",
+            "fit",
+            "s",
+            "coef RMSE",
+            "draws/chain",
+            "min ESS coef",
+            "ESS tau",
+            "warned",
+        ]
+        out += [markdown_table(header, rows), ""]
+    if "sweep" in results:
+        rows = [
+            [
+                str(r["n"]),
+                str(r["d"]),
+                fmt(1e3 * r["exact_numpy_s"]),
+                fmt(1e3 * r["exact_torch_s"]),
+                fmt(1e3 * r["approximate_numpy_s"]),
+                str(r["active_columns"]),
+            ]
+            for r in results["sweep"]["rows"]
+        ]
+        header = [
+            "n",
+            "d",
+            "exact numpy ms",
+            "exact torch ms",
+            "approximate ms",
+            "active columns",
+        ]
+        out += [markdown_table(header, rows), ""]
+    if "memory" in results:
+        rows = [
+            [
+                str(r["n"]),
+                str(r["d"]),
+                r["approximate_threshold"],
+                r["x_mib"],
+                r["fit_peak_over_x"],
+                r["fit_added_over_x"],
+                r["draws_mib"],
+            ]
+            for r in results["memory"]["rows"]
+        ]
+        header = [
+            "n",
+            "d",
+            "threshold",
+            "X MiB",
+            "peak / X",
+            "fit's share / X",
+            "draws MiB",
+        ]
+        out += [markdown_table(header, rows), ""]
+    if "agreement" in results:
+        a = results["agreement"]
+        out.append(
+            "Agreement at n={n}, d={d}: max |diff| {m} sd (median {md}); max "
+            "{mc} MC sd; sd ratio {lo}-{hi}; exact {es} s, min ESS {ee}; "
+            "approximate {as_} s, min ESS {ae}.".format(
+                n=a["n"],
+                d=a["d"],
+                m=fmt(a["max_abs_diff_sd"]),
+                md=fmt(a["median_abs_diff_sd"]),
+                mc=fmt(a["max_abs_diff_mc_sd"]),
+                lo=fmt(a["sd_ratio_range"][0]),
+                hi=fmt(a["sd_ratio_range"][1]),
+                es=fmt(a["exact_seconds"]),
+                ee=fmt(a["exact_min_ess_coef"]),
+                as_=fmt(a["approximate_seconds"]),
+                ae=fmt(a["approximate_min_ess_coef"]),
+            )
+        )
+    return "\n".join(out)
+
+
+SECTIONS = {
+    "default": section_default,
+    "sweep": section_sweep,
+    "memory": section_memory,
+    "agreement": section_agreement,
+}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sections", nargs="+", default=list(SECTIONS), choices=sorted(SECTIONS)
+    )
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS / "wide.json")
+    args = parser.parse_args(argv)
+    results = {
+        "command": command_line("wide.py"),
+        "machine": machine_info(),
+    }
+    if args.out.exists():
+        # Sections run separately add to one file.
+        previous = json.loads(args.out.read_text())
+        results = {**previous, **results}
+    # Threads as the environment says (OMP_NUM_THREADS, recorded with the
+    # machine): the default-fit target is for the whole two-core machine.
+    for name in args.sections:
+        results[name] = SECTIONS[name](args.seeds)
+        results[name]["machine"] = results["machine"]
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
