@@ -110,3 +110,14 @@ def assert_same_posterior(draws_a, draws_b, z_tol=Z_TOL):
     z_sd = (sd_a - sd_b) / np.hypot(se_sd_a, se_sd_b)
     assert np.abs(z_mean).max() < z_tol, f"means differ: z = {np.round(z_mean, 2)}"
     assert np.abs(z_sd).max() < z_tol, f"sds differ: z = {np.round(z_sd, 2)}"
+
+
+@pytest.fixture
+def plt():
+    """pyplot on the headless Agg backend; closes every figure afterwards."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    yield pyplot
+    pyplot.close("all")

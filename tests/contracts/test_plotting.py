@@ -28,17 +28,6 @@ from skbayes.plotting import (
 COIN = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1])
 
 
-@pytest.fixture
-def plt():
-    """pyplot on the headless Agg backend; closes every figure afterwards."""
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    yield pyplot
-    pyplot.close("all")
-
-
 @pytest.fixture(scope="module")
 def blr(regression_with_coef):
     X, y, _ = regression_with_coef

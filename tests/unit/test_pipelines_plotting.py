@@ -31,17 +31,6 @@ GIBBS = {"inference": "gibbs", "num_samples": 50, "num_warmup": 50}
 FEATURES = ["age", "bmi", "dose", "sex"]
 
 
-@pytest.fixture
-def plt():
-    """pyplot on the headless Agg backend; closes every figure afterwards."""
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    yield pyplot
-    pyplot.close("all")
-
-
 @pytest.fixture(scope="module")
 def problem():
     """40 rows to fit and 20 held out, on features of very different scales."""
