@@ -121,3 +121,9 @@ def plt():
 
     yield pyplot
     pyplot.close("all")
+
+
+#: Tiny Gibbs chains for tests of plumbing and display: their r_hat is not
+#: under test, so ``few_draws`` lets their ConvergenceWarning pass.
+TINY_GIBBS = {"inference": "gibbs", "num_samples": 50, "num_warmup": 50}
+few_draws = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -23,11 +23,9 @@ from skbayes.plotting import (
     plot_predictive,
 )
 
-from ..conftest import linear_problem
+from ..conftest import TINY_GIBBS as GIBBS
+from ..conftest import few_draws, linear_problem
 
-# Tiny chains: their r_hat is not under test.
-few_draws = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-GIBBS = {"inference": "gibbs", "num_samples": 50, "num_warmup": 50}
 FEATURES = ["age", "bmi", "dose", "sex"]
 
 

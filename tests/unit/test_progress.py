@@ -20,11 +20,9 @@ from skbayes import (
 from skbayes.inference import _progress
 from skbayes.inference.gibbs import _driver, run_gibbs
 
-from ..conftest import linear_problem
+from ..conftest import TINY_GIBBS as GIBBS
+from ..conftest import few_draws, linear_problem
 
-# Tiny chains: their r_hat is not under test.
-few_draws = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-GIBBS = {"inference": "gibbs", "num_samples": 50, "num_warmup": 50}
 COIN = np.array([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
 
 

@@ -326,7 +326,7 @@ class HorseshoeGibbsKernel(GibbsKernel):
             tau2,
             lam2,
             global_scale=self.global_scale,
-            tau_move=_TAU_MOVES[self.tau_update],
+            tau_move=self.tau_move,
             generator=self.generator,
         )
 
