@@ -103,7 +103,7 @@ def _sweep_seconds(Xc, yc, backend, threshold, warmup: int, sweeps: int) -> tupl
 
     kernel = GIBBS_KERNELS["horseshoe"](
         Horseshoe(),
-        noise="inverse_gamma",
+        noise="prior",
         noise_prior=(0.1, 0.1),
         fit_intercept=True,
         sampler="bhattacharya",

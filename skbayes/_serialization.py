@@ -515,6 +515,8 @@ def trusted_types() -> list[str]:
         BetaGuide,
         *PORTABLE_AUTOGUIDES,
         *priors.COEF_PRIORS.values(),
+        *priors.NOISE_PRIORS.values(),
+        priors.GaussianForm,
         priors.Beta,
     ]
     return sorted({f"{cls.__module__}.{cls.__qualname__}" for cls in classes})

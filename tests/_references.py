@@ -63,3 +63,35 @@ def log_evidence(X, y, scale, noise_var, fit_intercept):
     if fit_intercept:
         out = out + 0.5 * np.log(noise_var)
     return out
+
+
+def noise_log_density(prior, u):
+    """log p(u) of ``u = log sigma**2`` under a noise prior, through scipy.
+
+    Written from scipy's densities of sigma (or of sigma**2 for the inverse
+    gamma) and the Jacobian ``d sigma / du = sigma / 2``, independently of
+    ``NoisePrior.log_density``; the improper priors up to a constant.
+    """
+    from scipy import stats
+
+    from skbayes import priors
+
+    u = np.asarray(u, dtype=float)
+    sigma = np.exp(0.5 * u)
+    jacobian = np.log(sigma / 2)
+    name = type(prior).__name__
+    if name == "InverseGamma":
+        return stats.invgamma(prior.shape, scale=prior.rate).logpdf(np.exp(u)) + u
+    densities = {
+        "HalfNormal": lambda p: stats.halfnorm(scale=p.scale).logpdf(sigma),
+        "HalfCauchy": lambda p: stats.halfcauchy(scale=p.scale).logpdf(sigma),
+        "HalfStudentT": lambda p: (
+            np.log(2) + stats.t(p.df, scale=p.scale).logpdf(sigma)
+        ),
+        "Exponential": lambda p: stats.expon(scale=1 / p.rate).logpdf(sigma),
+        "FlatScale": lambda p: np.zeros_like(sigma),
+    }
+    if name in densities:
+        return densities[name](prior) + jacobian
+    assert isinstance(prior, priors.Jeffreys), prior
+    return np.zeros_like(u)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,10 +15,13 @@ from .._runtime import make_seed, resolve_device
 from ..models import LinearData, LinearRegressionModel
 from ..priors import (
     COEF_PRIORS,
+    NOISE_PRIORS,
     CoefPrior,
     Horseshoe,
+    NoisePrior,
     RegularizedHorseshoe,
     resolve_coef_prior,
+    resolve_noise_prior,
 )
 from ..priors._base import _HALF_LOG_2PI
 from ._base import BayesianEstimator, fit_method
@@ -46,16 +50,26 @@ _MODEL_PARAMETERS = """
         The SVI guide: ``"normal"``, ``"diagonal"``, ``"mvn"``, ``"lowrank"``
         (rank 1), ``"delta"`` (MAP) or ``"laplace"``; an autoguide class; or a
         callable ``model -> guide``.
-    noise : {{"inverse_gamma", "point"}}, default={noise!r}
-        ``"inverse_gamma"`` puts an ``InverseGamma(*noise_prior)`` prior on
-        the noise variance. ``"point"`` fits the noise scale as a point
-        estimate, maximising the ELBO (empirical Bayes). NUTS cannot optimise,
-        so with ``"point"`` it first fits SVI, then samples with the noise
-        scale fixed at that estimate; Gibbs maximises the marginal
-        likelihood itself (exactly for the normal prior, by stochastic EM
-        during warm-up for the horseshoe).
-    noise_prior : tuple of (shape, rate), default=(0.1, 0.1)
-        Inverse-gamma prior on the noise variance.
+    noise : {{"prior", "point"}}, default={noise!r}
+        ``"prior"`` samples the noise variance under ``noise_prior``.
+        ``"point"`` fits the noise scale as a point estimate, maximising the
+        ELBO (empirical Bayes). NUTS cannot optimise, so with ``"point"`` it
+        first fits SVI, then samples with the noise scale fixed at that
+        estimate; Gibbs maximises the marginal likelihood itself (exactly for
+        the normal prior, by stochastic EM during warm-up for the
+        horseshoe). ``"inverse_gamma"`` is the deprecated name of
+        ``"prior"``.
+    noise_prior : NoisePrior, str or tuple of (shape, rate), default=(0.1, 0.1)
+        The prior on the noise (``skbayes.priors``): ``InverseGamma(shape,
+        rate)`` on the noise variance, of which a pair ``(shape, rate)`` is
+        shorthand; ``HalfNormal``, ``HalfCauchy``, ``HalfStudentT`` or
+        ``Exponential`` on the noise scale; or the improper ``FlatScale()``
+        (flat on the scale, Stan's default) and ``Jeffreys()``. A string
+        names one with its default parameters (``"half_cauchy"``...).
+        Every engine supports every one: the exact engine and Gibbs through
+        the one-dimensional density of ``log sigma**2``, with a
+        Metropolis-Hastings correction of the conjugate draw where the prior
+        is not inverse-gamma.
     fit_intercept : bool, default=True
         Fit an unshrunk intercept (flat prior, integrated out exactly).
 """
@@ -98,8 +112,12 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     _model_class = LinearRegressionModel
     _parameter_constraints = {
         **BayesianEstimator._parameter_constraints,
-        "noise": [StrOptions({"inverse_gamma", "point"})],
-        "noise_prior": [tuple, list],
+        "noise": [
+            StrOptions(
+                {"prior", "point", "inverse_gamma"}, deprecated={"inverse_gamma"}
+            )
+        ],
+        "noise_prior": [tuple, list, StrOptions(set(NOISE_PRIORS)), NoisePrior],
         "fit_intercept": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
@@ -107,16 +125,17 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     def _coef_prior(self) -> CoefPrior:
         raise NotImplementedError
 
-    def _check_noise_prior(self) -> tuple[float, float]:
-        values = tuple(self.noise_prior)
-        if len(values) != 2 or not all(
-            isinstance(v, Real) and np.isfinite(v) and v > 0 for v in values
-        ):
-            raise ValueError(
-                f"noise_prior must be a pair of positive numbers (shape, rate); "
-                f"got {self.noise_prior!r}."
+    def _check_noise(self) -> str | float:
+        if self.noise == "inverse_gamma":
+            warnings.warn(
+                'noise="inverse_gamma" is deprecated; use noise="prior", which '
+                "samples the noise under noise_prior (InverseGamma or any "
+                "other noise prior).",
+                FutureWarning,
+                stacklevel=3,
             )
-        return values
+            return "prior"
+        return self.noise
 
     # -- fitting -----------------------------------------------------------
     @fit_method
@@ -147,16 +166,18 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             device=resolve_device(self.device),
             batch_size=self.batch_size,
         )
+        noise = self._check_noise()
         model = LinearRegressionModel(
             self._coef_prior(),
             data.n_features,
             data.n_samples,
-            noise=self.noise,
-            noise_prior=self._check_noise_prior(),
+            noise=noise,
+            noise_prior=resolve_noise_prior(self.noise_prior),
             fit_intercept=self.fit_intercept,
             dtype=data.dtype,
         )
         self._x_mean, self._y_mean = data.centre()
+        model.check_data(data)
         self._run_inference(model, data)
         self.coef_ = self.posterior_samples_["coef"].mean(0)
         # E[a] = mean(y) - mean(X) @ E[coef] exactly, without the Monte
@@ -166,7 +187,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             if self.fit_intercept
             else 0.0
         )
-        if self.noise == "point":
+        if noise == "point":
             self.noise_scale_ = float(self.posterior_samples_["noise_scale"].mean())
         self._summarise_fit(data)
         return self
@@ -316,7 +337,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
 """
         + _regressor_doc(
             guide="mvn",
-            noise="inverse_gamma",
+            noise="prior",
             learning_rate=0.05,
             num_particles=1,
             n_iter_no_change=5,
@@ -348,8 +369,8 @@ class BayesianLinearRegression(_BayesianLinearBase):
         *,
         inference: str = "auto",
         guide="mvn",
-        noise: str = "inverse_gamma",
-        noise_prior: tuple[float, float] = (0.1, 0.1),
+        noise: str = "prior",
+        noise_prior: NoisePrior | str | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
         num_steps: int = 10000,
         learning_rate: float = 0.05,
@@ -410,7 +431,7 @@ class HorseshoeRegression(_BayesianLinearBase):
 """
         + _regressor_doc(
             guide="lowrank",
-            noise="inverse_gamma",
+            noise="prior",
             learning_rate=0.05,
             num_particles=4,
             n_iter_no_change=3,
@@ -468,8 +489,8 @@ class HorseshoeRegression(_BayesianLinearBase):
         approximate_threshold: float | None = None,
         inference: str = "auto",
         guide="lowrank",
-        noise: str = "inverse_gamma",
-        noise_prior: tuple[float, float] = (0.1, 0.1),
+        noise: str = "prior",
+        noise_prior: NoisePrior | str | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
         num_steps: int = 10000,
         learning_rate: float = 0.05,

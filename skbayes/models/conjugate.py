@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..priors import GaussianForm, NoisePrior, resolve_noise_prior
+
 
 class NormalMarginal:
     """``log p(log sigma**2 | y)`` under a Normal prior, coef integrated out.
@@ -23,10 +25,12 @@ class NormalMarginal:
     ``y ~ N(0, sigma**2 I + scale**2 X X')``; with the thin SVD ``X = U S V'``
     (rank ``r``) its eigenvalues are ``sigma**2 + scale**2 s_i**2`` along
     ``U``'s columns and ``sigma**2`` on the remaining ``n - r`` directions, so
-    one evaluation costs O(r). The flat-prior intercept adds ``log sigma``;
-    the ``InverseGamma(shape, rate)`` prior and the Jacobian of
-    ``sigma**2 = exp(u)`` are added when ``with_prior`` (for ML-II they are
-    left out).
+    one evaluation costs O(r). Under a flat prior (``scale = inf``, X of
+    full column rank) the directions along ``U`` carry no information about
+    ``sigma``, leaving ``sigma**2`` on ``n - r`` directions. The flat-prior
+    intercept adds ``log sigma``; the noise prior's density of ``u = log
+    sigma**2`` (Jacobian included) is added when ``with_prior`` (for ML-II it
+    is left out).
 
     Parameters
     ----------
@@ -39,11 +43,11 @@ class NormalMarginal:
     n : int
         Rows of X.
     scale : float
-        Prior scale of the coefficients.
+        Prior scale of the coefficients; ``inf`` for a flat prior.
     fit_intercept : bool
         Whether the data were centred for a flat-prior intercept.
-    noise_prior : tuple of float
-        Shape and rate of the inverse-gamma prior on ``sigma**2``.
+    noise_prior : NoisePrior or tuple of float
+        The prior on ``sigma**2``; a pair is ``InverseGamma(shape, rate)``.
 
     Examples
     --------
@@ -63,22 +67,26 @@ class NormalMarginal:
     """
 
     def __init__(self, svals, uty, yty, n, scale, fit_intercept, noise_prior):
-        self.spread = (scale * svals) ** 2  # (r,)
+        self.flat = math.isinf(scale)
+        self.spread = None if self.flat else (scale * svals) ** 2  # (r,)
         self.uty2 = uty**2
         self.rest = (yty - uty @ uty).clamp_min(0.0)
         self.flat_dims = n - len(svals)
         self.intercept = 0.5 if fit_intercept else 0.0
-        self.shape, self.rate = noise_prior
+        self.noise_prior = resolve_noise_prior(noise_prior)
+        self.dtype, self.device = uty.dtype, uty.device
 
     def __call__(self, u: torch.Tensor, with_prior: bool = True) -> torch.Tensor:
         var = u.exp()
-        eig = var[..., None] + self.spread
-        quad = (self.uty2 / eig).sum(-1) + self.rest / var
-        logdet = eig.log().sum(-1) + self.flat_dims * u
+        quad = self.rest / var
+        logdet = self.flat_dims * u
+        if not self.flat:
+            eig = var[..., None] + self.spread
+            quad = quad + (self.uty2 / eig).sum(-1)
+            logdet = logdet + eig.log().sum(-1)
         out = -0.5 * (logdet + quad) + self.intercept * u
         if with_prior:
-            # IG density in sigma**2, times d sigma**2 / du = sigma**2.
-            out = out - self.shape * u - self.rate / var
+            out = out + self.noise_prior.log_density(u)
         return out
 
     def mode(self, var_y: float, with_prior: bool = True) -> float:
@@ -92,7 +100,7 @@ class NormalMarginal:
     def _log_mode(self, var_y: float, with_prior: bool) -> float:
         from scipy.optimize import minimize_scalar
 
-        device, dtype = self.spread.device, self.spread.dtype
+        device, dtype = self.device, self.dtype
         centre = math.log(var_y) if var_y > 0 else 0.0
         grid = torch.linspace(centre - 35.0, centre + 5.0, 801, dtype=dtype)
         values = self(grid.to(device), with_prior=with_prior).cpu()
@@ -131,27 +139,97 @@ def sample_coef_given_noise(
     noise_var: torch.Tensor,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """Standardised draws ``z = coef / scale`` of ``coef | sigma**2, y``.
+    """Draws of ``coef | sigma**2, y`` under ``coef ~ Normal(0, scale**2 I)``.
 
-    Under ``coef ~ Normal(0, scale**2 I)`` and the thin SVD ``X = U diag(s)
-    V'``, ``B = I + scale**2 X'X / sigma**2 = V diag(prec) V' + (I - V V')``
-    with ``prec = 1 + scale**2 s**2 / sigma**2``: diagonal in the basis of V's
-    columns and the identity on their orthogonal complement, for every sigma.
-    So ``z = V (m + diag(prec**-1/2) V' eps) + (I - V V') eps`` with ``m =
-    scale s U'y / (sigma**2 prec)``: O(d min(n, d)) per draw, one draw per
-    entry of ``noise_var``.
+    With the thin SVD ``X = U diag(s) V'``, ``B = I + scale**2 X'X / sigma**2
+    = V diag(prec) V' + (I - V V')`` with ``prec = 1 + scale**2 s**2 /
+    sigma**2``: diagonal in the basis of V's columns and the identity on
+    their orthogonal complement, for every sigma. So ``z = coef / scale = V
+    (m + diag(prec**-1/2) V' eps) + (I - V V') eps`` with ``m = scale s U'y /
+    (sigma**2 prec)``: O(d min(n, d)) per draw, one draw per entry of
+    ``noise_var``. Under a flat prior (``scale = inf``; V square) the draw is
+    ``V (U'y + sigma eps) / s``, least squares plus ``sigma (X'X)^-1/2 eps``.
     """
     svals, uty, v = svd
+    like = {"dtype": v.dtype, "device": v.device, "generator": generator}
+    if math.isinf(scale):
+        eps = torch.randn((*noise_var.shape, v.shape[1]), **like)
+        return ((uty + noise_var.sqrt()[..., None] * eps) / svals) @ v.T
     prec = 1.0 + (scale * svals) ** 2 / noise_var[..., None]  # (..., r)
     mean = scale * svals * uty / (noise_var[..., None] * prec)
-    eps = torch.randn(
-        (*noise_var.shape, v.shape[0]),
-        generator=generator,
-        dtype=v.dtype,
-        device=v.device,
-    )
+    eps = torch.randn((*noise_var.shape, v.shape[0]), **like)
     proj = eps @ v
-    return (mean + proj * (prec.rsqrt() - 1.0)) @ v.T + eps
+    return scale * ((mean + proj * (prec.rsqrt() - 1.0)) @ v.T + eps)
+
+
+def standardise(
+    form: GaussianForm, X=None, y=None, stats: tuple | None = None
+) -> tuple:
+    """The data of ``w`` when ``coef = loc + column_scale * w`` (``GaussianForm``).
+
+    ``X diag(column_scale)`` and ``y - X loc``, and their centred ``X'X``,
+    ``X'y`` and ``y'y`` from ``stats = (X'X, X'y, y'y)`` (either may be None):
+    ``w`` then has the isotropic prior ``Normal(0, form.scale**2 I)`` that
+    the closed forms take. Unchanged for a prior already in that form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skbayes.models.conjugate import standardise
+    >>> from skbayes.priors import Normal
+    >>> X = torch.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=torch.float64)
+    >>> y = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    >>> form = Normal(scale=[2.0, 1.0], loc=[1.0, 0.0]).gaussian_form(2)
+    >>> Xw, yw, stats = standardise(form, X, y, (X.T @ X, X.T @ y, y @ y))
+    >>> Xw.tolist(), yw.tolist()
+    ([[2.0, 2.0], [6.0, -1.0]], [0.0, -3.0])
+    >>> [t.tolist() for t in stats] == [(Xw.T @ Xw).tolist(), (Xw.T @ yw).tolist(), 9.0]
+    True
+    """
+    if form.standard:
+        return X, y, stats
+    ref = X if X is not None else stats[0]
+    loc, column_scale = (
+        None if a is None else torch.as_tensor(a, dtype=ref.dtype, device=ref.device)
+        for a in (form.loc, form.column_scale)
+    )
+    if stats is not None:
+        gram, xty, yty = stats
+        if loc is not None:
+            gram_loc = gram @ loc
+            yty = yty - 2 * loc @ xty + loc @ gram_loc
+            xty = xty - gram_loc
+        if column_scale is not None:
+            gram = column_scale[:, None] * gram * column_scale
+            xty = column_scale * xty
+        stats = (gram, xty, yty)
+    if X is not None:
+        if loc is not None:
+            y = y - X @ loc
+        if column_scale is not None:
+            X = X * column_scale
+    return X, y, stats
+
+
+def unstandardise(form: GaussianForm, w: torch.Tensor) -> torch.Tensor:
+    """``coef = loc + column_scale * w``, the inverse of ``standardise``."""
+    if form.column_scale is not None:
+        w = w * w.new_tensor(form.column_scale)
+    if form.loc is not None:
+        w = w + w.new_tensor(form.loc)
+    return w
+
+
+def check_flat_rank(rank: int, n_features: int) -> None:
+    """Raise ``ValueError`` when a flat prior leaves some coefficient improper."""
+    if rank < n_features:
+        raise ValueError(
+            f"A flat coefficient prior needs X of full column rank, but the "
+            f"(centred) X has rank {rank} < {n_features} features: the "
+            "posterior is improper along the rest. Use a proper prior such "
+            "as Normal(scale)."
+        )
 
 
 class PiecewiseExponential:
@@ -239,26 +317,31 @@ class NormalLinearSpec:
     Attributes
     ----------
     scale : float
-        Prior scale of the coefficients.
-    noise : {"inverse_gamma", "point"} or float
-        As in ``LinearRegressionModel``: an inverse-gamma prior on
-        ``sigma**2``, a marginal-likelihood point estimate, or the fixed noise
-        scale.
-    noise_prior : tuple of float
-        Shape and rate of the inverse-gamma prior on ``sigma**2``.
+        Prior scale of the coefficients (of ``w``, under ``form``); ``inf``
+        for a flat prior.
+    noise : {"prior", "point"} or float
+        As in ``LinearRegressionModel``: a prior on ``sigma**2``, a
+        marginal-likelihood point estimate, or the fixed noise scale.
+    noise_prior : NoisePrior or tuple of float
+        The prior on ``sigma**2``; a pair is ``InverseGamma(shape, rate)``.
     fit_intercept : bool
         Whether the data were centred for a flat-prior intercept.
+    form : GaussianForm or None
+        The prior's ``coef = loc + column_scale * w``, when it is not
+        ``Normal(0, scale**2 I)`` itself: the closed forms then work on the
+        standardised data (``standardise``) and map their draws back.
     """
 
     scale: float
-    noise: str | float = "inverse_gamma"
-    noise_prior: tuple[float, float] = (0.1, 0.1)
+    noise: str | float = "prior"
+    noise_prior: NoisePrior | tuple[float, float] = (0.1, 0.1)
     fit_intercept: bool = True
+    form: GaussianForm | None = None
 
     def marginal(self, svals, uty, yty, n: int) -> NormalMarginal:
         """The noise variance's marginal density for these data summaries."""
         return NormalMarginal(
-            svals, uty, yty, n, self.scale, self.fit_intercept, tuple(self.noise_prior)
+            svals, uty, yty, n, self.scale, self.fit_intercept, self.noise_prior
         )
 
 
@@ -289,6 +372,9 @@ class NormalLinearPosterior:
         for an empirical-Bayes noise).
     dtype : torch.dtype
         Dtype of the draws.
+    form : GaussianForm or None
+        Maps the draws of the standardised coefficients back (``svd`` is
+        of the standardised data), as in ``NormalLinearSpec``.
     """
 
     svd: tuple
@@ -298,17 +384,18 @@ class NormalLinearPosterior:
     noise_range: tuple[float, float] | None
     point_estimates: dict
     dtype: torch.dtype
+    form: GaussianForm | None = None
 
     @classmethod
     def from_stats(
         cls, svd: tuple, yty: torch.Tensor, n: int, spec: NormalLinearSpec, dtype
     ) -> NormalLinearPosterior:
-        """The posterior from the thin SVD of the centred data (float64)."""
+        """The posterior from the thin SVD of the centred (standardised) data."""
         marginal = spec.marginal(*svd[:2], yty, n)
         noise = spec.noise
         var_y = float(yty) / max(n - 1, 1)
         point, noise_var, noise_range = {}, None, None
-        if noise == "inverse_gamma":
+        if noise == "prior":
             noise_range = _grid_range(marginal, marginal._log_mode(var_y, True))
         elif noise == "point":
             # The exact type-II maximum-likelihood noise, with the floor
@@ -320,7 +407,14 @@ class NormalLinearPosterior:
         if noise_range is None:
             marginal = None
         return cls(
-            svd, float(spec.scale), noise_var, marginal, noise_range, point, dtype
+            svd,
+            float(spec.scale),
+            noise_var,
+            marginal,
+            noise_range,
+            point,
+            dtype,
+            spec.form,
         )
 
     def sample(self, num_samples: int, rng: np.random.Generator) -> dict:
@@ -332,8 +426,10 @@ class NormalLinearPosterior:
             log_var = self.noise_sampler().sample(num_samples, rng)
             noise_var = torch.as_tensor(np.exp(log_var), dtype=v.dtype, device=v.device)
         generator = torch.Generator(v.device).manual_seed(int(rng.integers(2**63 - 1)))
-        z = sample_coef_given_noise(self.svd, self.scale, noise_var, generator)
-        out = {"coef": (self.scale * z).to(self.dtype)}
+        coef = sample_coef_given_noise(self.svd, self.scale, noise_var, generator)
+        if self.form is not None:
+            coef = unstandardise(self.form, coef)
+        out = {"coef": coef.to(self.dtype)}
         if self.marginal is not None:
             out = {"noise_var": noise_var.to(self.dtype), **out}
         return out
@@ -345,7 +441,7 @@ class NormalLinearPosterior:
 
 
 def _log_density_at(marginal: NormalMarginal, u) -> np.ndarray:
-    dtype, device = marginal.spread.dtype, marginal.spread.device
+    dtype, device = marginal.dtype, marginal.device
     points = torch.as_tensor(np.atleast_1d(u), dtype=dtype, device=device)
     return marginal(points).cpu().numpy()
 
@@ -455,8 +551,8 @@ def normal_prior_start(
     n : int
         Rows of X.
     spec : NormalLinearSpec
-        The prior scale and the noise model: with ``noise="inverse_gamma"``
-        the start is the posterior mode of ``sigma**2``, with ``"point"`` its
+        The prior and the noise model: with ``noise="prior"`` the start is
+        the posterior mode of ``sigma**2``, with ``"point"`` its
         marginal-likelihood maximum.
 
     Returns
@@ -483,14 +579,17 @@ def normal_prior_start(
     # In float64 whatever the data: float32 eigenvalues of an ill-conditioned
     # X'X carry noise far above the rank cut-off below.
     dtype = gram.dtype
-    gram, xty, yty = (t.to(torch.float64) for t in (gram, xty, yty))
+    stats = tuple(t.to(torch.float64) for t in (gram, xty, yty))
+    if spec.form is not None:
+        _, _, stats = standardise(spec.form, stats=stats)
+    gram, xty, yty = stats
     d = gram.shape[0]
     svals, uty, _ = thin_svd_from_gram(gram, xty)
     marginal = spec.marginal(svals, uty, yty, n)
     noise, scale = spec.noise, spec.scale
     var_y = float(yty) / max(n - 1, 1)
     if isinstance(noise, str):
-        with_prior = noise == "inverse_gamma"
+        with_prior = noise == "prior"
         u = marginal._log_mode(var_y, with_prior)
         # Curvature of the log density in u = log sigma**2, by differences.
         h = 1e-3
@@ -509,4 +608,9 @@ def normal_prior_start(
     chol = torch.linalg.cholesky(precision)
     mean = torch.cholesky_solve((xty / noise_var).unsqueeze(-1), chol).squeeze(-1)
     cov = torch.cholesky_inverse(chol)
+    if spec.form is not None:
+        mean = unstandardise(spec.form, mean)
+        if spec.form.column_scale is not None:
+            column_scale = cov.new_tensor(spec.form.column_scale)
+            cov = column_scale[:, None] * cov * column_scale
     return NormalStart(noise_var, sd, mean.to(dtype), cov.to(dtype))

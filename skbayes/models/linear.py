@@ -14,14 +14,17 @@ from pyro.nn import PyroParam
 from torch.distributions import constraints
 from torch.nn.functional import softplus
 
-from ..priors import CoefPrior
+from ..priors import CoefPrior, GaussianForm, NoisePrior, resolve_noise_prior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
 from ._base import BayesianModule, DesignData, Start
 from .conjugate import (
     NormalLinearPosterior,
     NormalLinearSpec,
+    check_flat_rank,
     normal_prior_start,
+    standardise,
     thin_svd,
+    thin_svd_from_gram,
 )
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
@@ -201,13 +204,15 @@ class LinearRegressionModel(BayesianModule):
     n_samples : int
         Number of rows in the full training set. Minibatches are scaled up to
         it, and priors such as the regularised horseshoe use it.
-    noise : {"inverse_gamma", "point"} or float
-        ``"inverse_gamma"`` puts an ``InverseGamma(*noise_prior)`` prior on
-        the noise variance (the tutorial's Gaussian model). ``"point"`` makes
-        the noise scale a parameter fitted by maximising the ELBO (the
-        tutorial's empirical-Bayes horseshoe). A float fixes the noise scale.
-    noise_prior : tuple of float
-        Shape and rate of the inverse-gamma prior on the noise variance.
+    noise : {"prior", "point"} or float
+        ``"prior"`` samples the noise variance under ``noise_prior`` (with
+        the default ``InverseGamma(0.1, 0.1)``, the tutorial's Gaussian
+        model). ``"point"`` makes the noise scale a parameter fitted by
+        maximising the ELBO (the tutorial's empirical-Bayes horseshoe). A
+        float fixes the noise scale.
+    noise_prior : NoisePrior or tuple of float
+        The prior on the noise (``skbayes.priors.noise``); a pair ``(shape,
+        rate)`` is ``InverseGamma(shape, rate)`` on the noise variance.
     fit_intercept : bool
         Whether the data were centred to account for an intercept. The
         intercept has a flat prior and is integrated out exactly (see Notes).
@@ -275,8 +280,8 @@ class LinearRegressionModel(BayesianModule):
         n_features: int,
         n_samples: int,
         *,
-        noise: str | float = "inverse_gamma",
-        noise_prior: tuple[float, float] = (0.1, 0.1),
+        noise: str | float = "prior",
+        noise_prior: NoisePrior | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
         init_noise_scale: float = 1.0,
         **kwargs,
@@ -287,7 +292,7 @@ class LinearRegressionModel(BayesianModule):
         self.n_features = int(n_features)
         self.n_samples = int(n_samples)
         self.noise = noise
-        self.noise_prior = tuple(float(v) for v in noise_prior)
+        self.noise_prior = resolve_noise_prior(noise_prior)
         self.fit_intercept = bool(fit_intercept)
         if noise == "point":
             self.noise_scale = PyroParam(
@@ -299,13 +304,10 @@ class LinearRegressionModel(BayesianModule):
         # The noise site comes first: a centred prior scaled by the noise
         # (the regularised horseshoe with expected_nonzero) needs it.
         sites = {}
-        if self.noise == "inverse_gamma":
-            shape, rate = (self.anchor.new_tensor(v) for v in self.noise_prior)
-            sites["noise_var"] = dist.InverseGamma(shape, rate)
+        if self.noise == "prior":
+            sites["noise_var"] = self.noise_prior.site(self.anchor)
         noise_scale = None
-        if values is not None and (
-            self.noise != "inverse_gamma" or "noise_var" in values
-        ):
+        if values is not None and (self.noise != "prior" or "noise_var" in values):
             noise_scale = self.noise_scale_of(values)
         sites.update(
             self.prior.latent_sites(
@@ -337,42 +339,77 @@ class LinearRegressionModel(BayesianModule):
         return kernel if kernel in _LINEAR_GIBBS_KERNELS else None
 
     @property
+    def gaussian_form(self) -> GaussianForm | None:
+        """The prior's ``GaussianForm`` when it has one (Normal, Flat)."""
+        return self.prior.gaussian_form(self.n_features)
+
+    @property
     def has_exact_posterior(self) -> bool:
-        return self.prior.fixed_gaussian_scale is not None
+        return self.gaussian_form is not None
+
+    def check_data(self, data: LinearData) -> None:
+        """Raise ``ValueError`` for data whose posterior would be improper.
+
+        A flat coefficient prior needs X of full column rank, and an
+        improper noise prior enough rows for the degrees of freedom left.
+        """
+        dof = self.n_samples - int(self.fit_intercept)
+        exact_fit = self.n_features >= dof
+        form = self.gaussian_form
+        if form is not None and form.flat:
+            # The centred X has rank n - 1 at most: no X'X needed to say so.
+            rank = dof
+            if self.n_features <= dof:
+                svals, _, _ = thin_svd_from_gram(
+                    data.gram.to(torch.float64), data.xty.to(torch.float64)
+                )
+                rank = len(svals)
+            check_flat_rank(rank, self.n_features)
+            dof -= self.n_features
+            exact_fit = False  # what least squares leaves is in dof
+        if self.noise == "prior":
+            self.noise_prior.check_posterior(dof, exact_fit)
 
     def exact_posterior(self, data: LinearData) -> NormalLinearPosterior | None:
-        """Independent exact draws under a fixed-scale Gaussian prior.
+        """Independent exact draws under a Gaussian prior with fixed parameters.
 
         The noise variance's marginal posterior is one-dimensional after one
-        thin SVD of the centred X (see ``NormalLinearPosterior``); computed
-        in float64 whatever the data's dtype, as ``start`` is.
+        thin SVD of the centred (standardised) X (see
+        ``NormalLinearPosterior``); computed in float64 whatever the data's
+        dtype, as ``start`` is.
         """
-        scale = self.prior.fixed_gaussian_scale
-        if scale is None:
+        form = self.gaussian_form
+        if form is None:
             return None
         X, y = (t.to(torch.float64) for t in data.arguments())
         stats = tuple(t.to(torch.float64) for t in data.stats)
+        X, y, stats = standardise(form, X, y, stats)
+        svd = thin_svd(X, y, stats)
+        if form.flat:
+            check_flat_rank(len(svd[0]), self.n_features)
         return NormalLinearPosterior.from_stats(
-            thin_svd(X, y, stats),
-            stats[2],
-            self.n_samples,
-            self._normal_spec(scale),
-            self.anchor.dtype,
+            svd, stats[2], self.n_samples, self._normal_spec(form), self.anchor.dtype
         )
 
-    def _normal_spec(self, scale: float) -> NormalLinearSpec:
-        return NormalLinearSpec(scale, self.noise, self.noise_prior, self.fit_intercept)
+    def _normal_spec(self, form: GaussianForm) -> NormalLinearSpec:
+        return NormalLinearSpec(
+            form.scale,
+            self.noise,
+            self.noise_prior,
+            self.fit_intercept,
+            None if form.standard else form,
+        )
 
     def start(self, data: LinearData) -> LinearStart:
-        scale = self.prior.fixed_gaussian_scale
-        if scale is None:
+        form = self.gaussian_form
+        if form is None:
             coef, noise_scale = data.ridge_start()
             return LinearStart(coef=coef, noise_scale=noise_scale)
         # The conjugate answer given the noise's mode, and its covariance:
         # SVI then starts where the posterior is, not at a ridge guess.
-        conj = normal_prior_start(*data.stats, self.n_samples, self._normal_spec(scale))
+        conj = normal_prior_start(*data.stats, self.n_samples, self._normal_spec(form))
         covariance = {"coef": conj.coef_cov}
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             sd = conj.log_noise_var_sd
             covariance["noise_var"] = conj.coef_mean.new_tensor([[sd**2]])
         return LinearStart(
@@ -401,16 +438,16 @@ class LinearRegressionModel(BayesianModule):
         if not isinstance(start, LinearStart):
             return start.values
         init = self.prior.init_values(start.coef, start.noise_scale, self.n_samples)
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             init["noise_var"] = start.coef.new_tensor(start.noise_scale**2)
         return init
 
     def nuts_reparameterization(self, data: LinearData):
-        noise_var = None if self.noise == "inverse_gamma" else float(self.noise) ** 2
-        scale = self.prior.fixed_gaussian_scale
-        if scale is not None:
+        noise_var = None if self.noise == "prior" else float(self.noise) ** 2
+        form = self.gaussian_form
+        if form is not None:
             return NormalConditionalWhitening(
-                data.gram, data.xty, scale, noise_var=noise_var
+                data.gram, data.xty, form, noise_var=noise_var
             )
         if self.prior.conditionally_gaussian:
             return ScaleMixtureConditionalWhitening(
@@ -449,7 +486,7 @@ class LinearRegressionModel(BayesianModule):
         return out
 
     def noise_scale_of(self, values: dict) -> torch.Tensor:
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             return values["noise_var"].sqrt()
         if self.noise == "point":
             return self.noise_scale
@@ -513,14 +550,10 @@ class LinearRegressionModel(BayesianModule):
 
     def _noise_log_density(self, unconstrained):
         """Log prior of ``log(noise_var)`` (Jacobian included) and the scale."""
-        if self.noise != "inverse_gamma":
+        if self.noise != "prior":
             return 0.0, self.noise_scale_of(unconstrained)
         u = unconstrained["noise_var"]
-        shape, rate = self.noise_prior
-        # log InverseGamma(v | a, b) + log v, at v = exp(u).
-        constant = shape * math.log(rate) - math.lgamma(shape)
-        log_p = constant - shape * u - rate * torch.exp(-u)
-        return log_p, torch.exp(0.5 * u)
+        return self.noise_prior.log_density(u), torch.exp(0.5 * u)
 
     def _log_likelihood_of(self, coef, noise_scale, X, y):
         """``log p(y | coef, sigma)`` for rows of the data, scaled to ``n_samples``.

@@ -211,6 +211,14 @@ class LogisticRegressionModel(BayesianModule):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        form = prior.gaussian_form(int(n_features))
+        if form is not None and not (form.standard and math.isfinite(form.scale)):
+            # A flat prior leaves the posterior improper on separable data,
+            # and the Polya-Gamma kernel and the SVI start take one scale.
+            raise ValueError(
+                f"The logistic model takes a Normal prior with one finite "
+                f"scale and zero loc; got {prior!r}."
+            )
         self.prior = prior
         self.n_features = int(n_features)
         self.n_samples = int(n_samples)

@@ -11,8 +11,12 @@ other sites. A model offers one of these through
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.distributions import biject_to
+
+from ..priors import GaussianForm
+from .conjugate import standardise, unstandardise
 
 
 class NormalConditionalWhitening:
@@ -29,12 +33,17 @@ class NormalConditionalWhitening:
     d-vector products; its log Jacobian ``-sum log(lam / v + 1 / s**2) / 2``
     depends on ``v`` and goes into the potential.
 
+    A prior with means or per-coefficient scales (``GaussianForm``) is
+    whitened on its standardised coefficients ``w``, ``coef = loc +
+    column_scale * w``; a flat prior (``scale = inf``) has no prior
+    precision, and needs X'X of full rank.
+
     Parameters
     ----------
     gram, xty : Tensor
         Centred ``X'X`` (d, d) and ``X'y`` (d,).
-    scale : float
-        Prior scale of the coefficients.
+    scale : float or GaussianForm
+        Prior scale of the coefficients, or the prior's Gaussian form.
     noise_var : float or None
         The fixed noise variance; None when ``"noise_var"`` is a latent site
         (unconstrained as ``log sigma**2``).
@@ -56,15 +65,26 @@ class NormalConditionalWhitening:
     [0.0]
     """
 
-    def __init__(self, gram, xty, scale: float, noise_var: float | None = None):
+    def __init__(
+        self, gram, xty, scale: float | GaussianForm, noise_var: float | None = None
+    ):
         dtype = gram.dtype
+        form = scale if isinstance(scale, GaussianForm) else None
+        if form is None:
+            form = GaussianForm(None, None, float(scale))
         # In float64: X'X near singular (n close to d) has eigenvalues far
         # below float32's resolution of its largest.
-        lam, basis = torch.linalg.eigh(gram.to(torch.float64))
+        gram, xty = gram.to(torch.float64), xty.to(torch.float64)
+        _, _, (gram, xty, _) = standardise(form, stats=(gram, xty, xty.new_zeros(())))
+        lam, basis = torch.linalg.eigh(gram)
         self.lam = lam.clamp_min(0.0).to(dtype)
         self.basis = basis.to(dtype)
-        self.vty = (basis.mT @ xty.to(torch.float64)).to(dtype)
-        self.prior_precision = 1.0 / float(scale) ** 2
+        self.vty = (basis.mT @ xty).to(dtype)
+        self.prior_precision = 1.0 / form.scale**2
+        self.form = None if form.standard else form
+        self.log_det_scale = 0.0
+        if form.column_scale is not None:
+            self.log_det_scale = float(np.log(form.column_scale).sum())
         self.noise_var = noise_var
 
     def _variance(self, params):
@@ -78,17 +98,25 @@ class NormalConditionalWhitening:
         precision = self.lam / var + self.prior_precision
         rotated = self.vty / (self.lam + var * self.prior_precision)
         coef = (rotated + params["w"] * precision.rsqrt()) @ self.basis.mT
+        if self.form is not None:
+            coef = unstandardise(self.form, coef)
         latent = {"coef": coef}
         if self.noise_var is None:
             latent = {"noise_var": params["noise_var"], **latent}
-        return latent, -0.5 * precision.log().sum(-1)
+        return latent, self.log_det_scale - 0.5 * precision.log().sum(-1)
 
     def from_latent(self, latent: dict) -> dict:
         """Inverse of ``to_latent``."""
         var = self._variance(latent)
         precision = self.lam / var + self.prior_precision
         rotated = self.vty / (self.lam + var * self.prior_precision)
-        params = {"w": (latent["coef"] @ self.basis - rotated) * precision.sqrt()}
+        coef = latent["coef"]
+        if self.form is not None:
+            if self.form.loc is not None:
+                coef = coef - coef.new_tensor(self.form.loc)
+            if self.form.column_scale is not None:
+                coef = coef / coef.new_tensor(self.form.column_scale)
+        params = {"w": (coef @ self.basis - rotated) * precision.sqrt()}
         if self.noise_var is None:
             params = {"noise_var": latent["noise_var"], **params}
         return params

@@ -28,35 +28,66 @@ capabilities a prior declares (``CoefPrior``'s ``gibbs_kernel``,
 ``COEF_PRIORS`` gives a prior a string alias. ``docs/extending.md`` walks
 through one.
 
-The modules: ``_base`` (the contract), ``independent`` (Normal, Laplace,
-Student-t), ``horseshoe`` (the horseshoe and the regularised horseshoe) and
-``beta`` (the Beta-Bernoulli model's prior).
+Noise priors (``noise``) are priors on the Gaussian noise scale, accepted by
+the regressors' ``noise_prior=``: each gives its log density in
+``log sigma**2``, and an inverse-gamma part Gibbs kernels draw from
+conjugately.
+
+The modules: ``_base`` (the contract), ``independent`` (Normal, Flat,
+Laplace, Student-t), ``horseshoe`` (the horseshoe and the regularised
+horseshoe), ``noise`` (the noise priors) and ``beta`` (the Beta-Bernoulli
+model's prior).
 """
 
 from sklearn.base import clone
 
-from ._base import CoefPrior
+from ._base import CoefPrior, GaussianForm
 from .beta import Beta
 from .horseshoe import Horseshoe, RegularizedHorseshoe
-from .independent import Laplace, Normal, StudentT
+from .independent import Flat, Laplace, Normal, StudentT
+from .noise import (
+    NOISE_PRIORS,
+    Exponential,
+    FlatScale,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    InverseGamma,
+    Jeffreys,
+    NoisePrior,
+    resolve_noise_prior,
+)
 
 __all__ = [
     "BETA_PRIORS",
     "COEF_PRIORS",
+    "NOISE_PRIORS",
     "Beta",
     "CoefPrior",
+    "Exponential",
+    "Flat",
+    "FlatScale",
+    "GaussianForm",
+    "HalfCauchy",
+    "HalfNormal",
+    "HalfStudentT",
     "Horseshoe",
+    "InverseGamma",
+    "Jeffreys",
     "Laplace",
+    "NoisePrior",
     "Normal",
     "RegularizedHorseshoe",
     "StudentT",
     "resolve_beta_prior",
     "resolve_coef_prior",
+    "resolve_noise_prior",
 ]
 
 #: String aliases accepted by the regression estimators' ``prior=``.
 COEF_PRIORS: dict[str, type[CoefPrior]] = {
     "normal": Normal,
+    "flat": Flat,
     "laplace": Laplace,
     "student_t": StudentT,
     "horseshoe": Horseshoe,

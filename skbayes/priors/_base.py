@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Real
 
+import numpy as np
 import pyro.distributions as dist
 import torch
 from pyro.distributions.util import sum_rightmost
@@ -29,6 +31,31 @@ class _Prior(BaseEstimator):
         except Exception as error:  # InvalidParameterError is a ValueError
             raise ValueError(f"Invalid {type(self).__name__} prior: {error}") from None
         return self
+
+
+@dataclass(frozen=True)
+class GaussianForm:
+    """A Gaussian coefficient prior as ``coef = loc + column_scale * w``.
+
+    ``w ~ Normal(0, scale**2 I)``; ``scale`` is ``inf`` for the flat prior.
+    ``loc`` and ``column_scale`` are None where they are 0 and 1: the closed
+    forms then run on the data as given, and otherwise on the standardised
+    data ``X diag(column_scale)`` and ``y - X loc`` (see
+    ``skbayes.models.conjugate.standardise``).
+    """
+
+    loc: np.ndarray | None
+    column_scale: np.ndarray | None
+    scale: float
+
+    @property
+    def flat(self) -> bool:
+        return math.isinf(self.scale)
+
+    @property
+    def standard(self) -> bool:
+        """Whether the data need no transformation (zero mean, one scale)."""
+        return self.loc is None and self.column_scale is None
 
 
 def _const(value, like: torch.Tensor) -> torch.Tensor:
@@ -143,6 +170,16 @@ class CoefPrior(_Prior):
     #: with its likelihood into one autograd node (see
     #: ``LinearRegressionModel.log_density``), or None.
     fused_density: str | None = None
+
+    def gaussian_form(self, n_features: int) -> GaussianForm | None:
+        """The prior as ``coef = loc + column_scale * w``, ``w ~ N(0, s**2 I)``.
+
+        None (the default) for priors that are not Gaussian with fixed
+        parameters. Where it is given, the linear model's posterior is
+        Gaussian in closed form given the noise: the exact engine, the
+        collapsed Gibbs kernel, NUTS's whitening and SVI's start use it.
+        """
+        return None
 
     def with_parameterization(self, centered: bool) -> CoefPrior:
         """This prior in the parameterisation an engine prefers.

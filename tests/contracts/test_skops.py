@@ -89,6 +89,20 @@ CASES += [
         id="linear-laplace-prior-svi",
     ),
 ]
+# Array-valued Normal parameters (the exact posterior keeps its
+# GaussianForm) and noise priors as objects.
+CASES += [
+    pytest.param(
+        "linear",
+        {
+            "inference": engine,
+            "prior": skbayes.priors.Normal(scale=[1.0, 2.0, 3.0], loc=[0.0, 1.0, 0.0]),
+            "noise_prior": skbayes.priors.HalfCauchy(2.5),
+        },
+        id=f"linear-array-normal-half-cauchy-{engine}",
+    )
+    for engine in ["exact", "gibbs"]
+]
 
 
 def _fit(name, params):

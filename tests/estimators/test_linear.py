@@ -41,7 +41,7 @@ def test_gibbs_matches_the_reference_gibbs(small_problem, reference, num_chains)
 def test_gibbs_horseshoe_is_reproducible_and_mixes(small_problem):
     # Agreement of the Gibbs engine with NUTS on the horseshoe is checked in
     # tests/unit/test_gibbs.py (slow); here the estimator's wiring.
-    kwargs = dict(inference="gibbs", noise="inverse_gamma", num_chains=2)
+    kwargs = dict(inference="gibbs", noise="prior", num_chains=2)
     first = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
     again = HorseshoeRegression(random_state=3, **kwargs).fit(*small_problem)
     np.testing.assert_array_equal(first.coef_, again.coef_)

@@ -18,7 +18,7 @@ SEEDS = (0, 1, 2)
 DRAWS = 20_000
 
 
-def _model_and_data(X, y, *, scale=1.0, noise="inverse_gamma"):
+def _model_and_data(X, y, *, scale=1.0, noise="prior"):
     data = LinearData.from_arrays(X, y, fit_intercept=True, dtype=torch.float64)
     model = LinearRegressionModel(
         Normal(scale), data.n_features, data.n_samples, noise=noise

@@ -23,9 +23,21 @@ from skbayes.inference.gibbs import (
     sample_bhattacharya,
     sample_rue,
 )
-from skbayes.priors import Horseshoe, Laplace, Normal, RegularizedHorseshoe, StudentT
+from skbayes.priors import (
+    Exponential,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    Horseshoe,
+    InverseGamma,
+    Jeffreys,
+    Laplace,
+    Normal,
+    RegularizedHorseshoe,
+    StudentT,
+)
 
-from .._references import log_evidence, normal_posterior_given_var
+from .._references import log_evidence, noise_log_density, normal_posterior_given_var
 from ..conftest import Z_TOL
 
 # Sampler accuracy checks run thousands of Gibbs sweeps (about 3 minutes on two
@@ -65,7 +77,7 @@ def _assert_mean_sd(draws: torch.Tensor, mean, sd, what: str) -> None:
 # -- (a) Normal prior: exact answers --------------------------------------------
 
 
-def _quadrature_reference(X, y, scale, shape, rate, fit_intercept):
+def _quadrature_reference(X, y, scale, noise_prior, fit_intercept):
     """Posterior mean and sd of coef and sigma by quadrature over log sigma**2."""
     from scipy.special import logsumexp
 
@@ -74,8 +86,7 @@ def _quadrature_reference(X, y, scale, shape, rate, fit_intercept):
     log_post = np.array(
         [log_evidence(X, y, scale, v, fit_intercept) for v in noise_var]
     )
-    # InverseGamma(shape, rate) log density, times the Jacobian v of log v.
-    log_post += -(shape + 1) * grid - rate / noise_var + grid
+    log_post += noise_log_density(noise_prior, grid)
     weights = np.exp(log_post - logsumexp(log_post))
     assert weights[0] < 1e-12 and weights[-1] < 1e-12  # the grid holds the mass
     means, second = 0.0, 0.0
@@ -95,7 +106,7 @@ def test_normal_prior_matches_quadrature(small_data, fit_intercept):
     # A tight prior: were the coefficient prior scaled by sigma, or the
     # intercept's degree of freedom not removed, the answer would move by
     # several Monte Carlo standard errors.
-    prior, noise_prior = Normal(scale=0.5), (2.0, 1.0)
+    prior, noise_prior = Normal(scale=0.5), InverseGamma(2.0, 1.0)
     result = run_gibbs(
         Xc,
         yc,
@@ -109,7 +120,7 @@ def test_normal_prior_matches_quadrature(small_data, fit_intercept):
     )
     assert isinstance(result, GibbsResult) and result.sampler == "svd"
     mean, sd, sigma_mean, sigma_sd = _quadrature_reference(
-        Xc.numpy(), yc.numpy(), 0.5, *noise_prior, fit_intercept
+        Xc.numpy(), yc.numpy(), 0.5, noise_prior, fit_intercept
     )
     _assert_mean_sd(result.samples["coef"], mean, sd, "coef")
     sigma = result.samples["noise_var"].sqrt()
@@ -120,7 +131,7 @@ def test_normal_prior_degrees_of_freedom_matter(small_data):
     # The check above can tell n - 1 from n degrees of freedom.
     X, y = small_data
     Xc, yc = _centred(X, y)
-    args = (Xc.numpy(), yc.numpy(), 0.5, 2.0, 1.0)
+    args = (Xc.numpy(), yc.numpy(), 0.5, InverseGamma(2.0, 1.0))
     _, _, with_dof, sd = _quadrature_reference(*args, True)
     _, _, without, _ = _quadrature_reference(*args, False)
     standard_error = sd / np.sqrt(4 * 5000 / 2)  # ESS is at least half the draws
@@ -204,7 +215,7 @@ def _log_half_cauchy(u, scale):
     return np.log(2 / np.pi) + u - np.log(scale) - np.log1p(np.exp(2 * u) / scale**2)
 
 
-def _horseshoe_quadrature(X, y, global_scale, shape, rate, fit_intercept):
+def _horseshoe_quadrature(X, y, global_scale, noise_prior, fit_intercept):
     """Posterior moments for d = 2 by quadrature over tau, lambda and sigma**2.
 
     Given s_j = tau lambda_j and sigma**2, coef is integrated out exactly:
@@ -213,7 +224,7 @@ def _horseshoe_quadrature(X, y, global_scale, shape, rate, fit_intercept):
     (2 x 2, inverted by hand). The four remaining dimensions are summed on a
     grid in log space, where every integrand is smooth.
     """
-    from scipy.special import gammaln, logsumexp
+    from scipy.special import logsumexp
 
     n, d = X.shape
     assert d == 2
@@ -242,8 +253,7 @@ def _horseshoe_quadrature(X, y, global_scale, shape, rate, fit_intercept):
         log_lik = -0.5 * (n * v + np.log(det) + quad) + (
             0.5 * v if fit_intercept else 0
         )
-        log_ig = shape * np.log(rate) - gammaln(shape) - shape * v - rate / var
-        logw.append(log_prior + log_lik + log_ig)
+        logw.append(log_prior + log_lik + noise_log_density(noise_prior, v))
         m1, m2 = s1 * i1 / var, s2 * i2 / var
         first.append(np.stack([m1, m2]))
         second.append(
@@ -264,18 +274,18 @@ def _horseshoe_quadrature(X, y, global_scale, shape, rate, fit_intercept):
     return mean, sd, sigma_mean, sigma_sd, log_tau_mean, log_tau_sd
 
 
-HS_GLOBAL_SCALE, HS_NOISE_PRIOR = 0.5, (2.0, 1.0)
+HS_GLOBAL_SCALE, HS_NOISE_PRIOR = 0.5, InverseGamma(2.0, 1.0)
 
 
 @functools.cache
-def _horseshoe_problem(fit_intercept):
+def _horseshoe_problem(fit_intercept, noise_prior=HS_NOISE_PRIOR):
     """Centred data and quadrature moments for the d = 2 horseshoe checks."""
     rng = np.random.default_rng(2)
     X = rng.normal(size=(30, 2))
     y = 1.0 + X @ np.array([3.0, 0.2]) + 2.0 * rng.normal(size=30)
     Xc, yc = _centred(X, y, fit_intercept)
     moments = _horseshoe_quadrature(
-        Xc.numpy(), yc.numpy(), HS_GLOBAL_SCALE, *HS_NOISE_PRIOR, fit_intercept
+        Xc.numpy(), yc.numpy(), HS_GLOBAL_SCALE, noise_prior, fit_intercept
     )
     return Xc, yc, moments
 
@@ -322,7 +332,7 @@ def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler, backen
     _assert_mean_sd(samples["tau"].log(), log_tau_mean, log_tau_sd, "log tau")
 
 
-def _scale_mixture_quadrature(X, y, log_prior, shape, rate, fit_intercept):
+def _scale_mixture_quadrature(X, y, log_prior, noise_prior, fit_intercept):
     """Posterior moments of coef (d = 2) and sigma by quadrature.
 
     The coefficients and log sigma**2 are summed on a grid (200 x 200 x 48)
@@ -347,13 +357,13 @@ def _scale_mixture_quadrature(X, y, log_prior, shape, rate, fit_intercept):
         + 2 * B1 * B2 * (X[:, 0] @ X[:, 1])
         + B2**2 * (X[:, 1] @ X[:, 1])
     )
-    # Likelihood with dof degrees of freedom, InverseGamma(shape, rate) on
-    # sigma**2 times its Jacobian on log sigma**2, and the prior.
+    # Likelihood with dof degrees of freedom, the noise prior's density of
+    # log sigma**2, and the coefficients' prior.
     logw = -0.5 * dof * V - 0.5 * resid2 / np.exp(V)
-    logw += -shape * V - rate / np.exp(V) + log_prior(B1) + log_prior(B2)
+    logw += noise_log_density(noise_prior, V) + log_prior(B1) + log_prior(B2)
     w = np.exp(logw - logsumexp(logw))
     for axis in range(3):  # the grid holds the mass
-        assert np.take(w, [0, -1], axis=axis).sum() < 1e-6
+        assert np.take(w, [0, -1], axis=axis).sum() < 1e-5
     mean = np.array([(w * B1).sum(), (w * B2).sum()])
     sd = np.sqrt(np.array([(w * B1**2).sum(), (w * B2**2).sum()]) - mean**2)
     sigma = np.exp(0.5 * V)
@@ -376,7 +386,7 @@ def test_scale_mixture_priors_match_quadrature(prior, log_prior, sampler):
     # errors.
     Xc, yc, _ = _horseshoe_problem(True)
     mean, sd, sigma_mean, sigma_sd = _scale_mixture_quadrature(
-        Xc.numpy(), yc.numpy(), log_prior, *HS_NOISE_PRIOR, True
+        Xc.numpy(), yc.numpy(), log_prior, HS_NOISE_PRIOR, True
     )
     samples = run_gibbs(
         Xc,
@@ -384,6 +394,98 @@ def test_scale_mixture_priors_match_quadrature(prior, log_prior, sampler):
         prior=prior,
         noise_prior=HS_NOISE_PRIOR,
         sampler=sampler,
+        num_samples=5000,
+        num_chains=4,
+        seed=0,
+    ).samples
+    _assert_mean_sd(samples["coef"], mean, sd, "coef")
+    _assert_mean_sd(samples["noise_var"].sqrt(), sigma_mean, sigma_sd, "sigma")
+
+
+# -- noise priors that are not inverse-gamma ---------------------------------------
+
+#: The Normal kernel slice-samples sigma**2 from its marginal under any of
+#: them; the other kernels draw the inverse-gamma part of sigma**2 | coef and
+#: correct for the rest by Metropolis-Hastings (``noise_correction``).
+OTHER_NOISE_PRIORS = [
+    HalfCauchy(1.0),
+    HalfNormal(2.0),
+    HalfStudentT(3.0, 1.0),
+    Exponential(0.5),
+    Jeffreys(),
+]
+
+
+def _noise_id(prior):
+    return type(prior).__name__
+
+
+@pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS, ids=_noise_id)
+def test_normal_prior_with_other_noise_priors_matches_quadrature(
+    small_data, noise_prior
+):
+    Xc, yc = _centred(*small_data)
+    result = run_gibbs(
+        Xc,
+        yc,
+        prior=Normal(scale=0.5),
+        noise_prior=noise_prior,
+        num_samples=5000,
+        num_warmup=200,
+        num_chains=4,
+        seed=0,
+    )
+    mean, sd, sigma_mean, sigma_sd = _quadrature_reference(
+        Xc.numpy(), yc.numpy(), 0.5, noise_prior, True
+    )
+    _assert_mean_sd(result.samples["coef"], mean, sd, "coef")
+    sigma = result.samples["noise_var"].sqrt()
+    _assert_mean_sd(sigma, sigma_mean, sigma_sd, "sigma")
+
+
+@pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS[:4], ids=_noise_id)
+@pytest.mark.parametrize(
+    ("tau_update", "sampler", "backend"),
+    [
+        ("both", "auto", "torch"),  # the collapsed blocked move, then the MH step
+        ("conjugate", "auto", "numpy"),
+        ("both", "bhattacharya", "numpy"),  # the wide sweeps' slice moves
+    ],
+)
+def test_horseshoe_with_other_noise_priors_matches_quadrature(
+    noise_prior, tau_update, sampler, backend
+):
+    Xc, yc, moments = _horseshoe_problem(True, noise_prior)
+    mean, sd, sigma_mean, sigma_sd, log_tau_mean, log_tau_sd = moments
+    samples = run_gibbs(
+        Xc,
+        yc,
+        prior=Horseshoe(HS_GLOBAL_SCALE),
+        noise_prior=noise_prior,
+        tau_update=tau_update,
+        sampler=sampler,
+        backend=backend,
+        num_samples=5000,
+        num_warmup=500,
+        num_chains=4,
+        seed=0,
+    ).samples
+    _assert_mean_sd(samples["coef"], mean, sd, "coef")
+    _assert_mean_sd(samples["noise_var"].sqrt(), sigma_mean, sigma_sd, "sigma")
+    _assert_mean_sd(samples["tau"].log(), log_tau_mean, log_tau_sd, "log tau")
+
+
+@pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS[:2], ids=_noise_id)
+def test_scale_mixture_with_other_noise_priors_matches_quadrature(noise_prior):
+    Xc, yc, _ = _horseshoe_problem(True)
+    mean, sd, sigma_mean, sigma_sd = _scale_mixture_quadrature(
+        Xc.numpy(), yc.numpy(), lambda b: -np.abs(b) / 0.3, noise_prior, True
+    )
+    samples = run_gibbs(
+        Xc,
+        yc,
+        prior=Laplace(0.3),
+        noise_prior=noise_prior,
         num_samples=5000,
         num_chains=4,
         seed=0,
@@ -492,12 +594,12 @@ def test_horseshoe_without_data_recovers_the_prior(fit_intercept, tau_update):
 
 @pytest.mark.parametrize("method", ["rue", "bhattacharya"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-@pytest.mark.parametrize("noise_prior", [(2.0, 1.0), None])
+@pytest.mark.parametrize("noise_prior", [InverseGamma(2.0, 1.0), HalfCauchy(1.5), None])
 def test_collapsed_horseshoe_density(method, fit_intercept, noise_prior):
     # The Metropolis target against a dense evaluation of
     # log N(y | 0, s2 I + tau**2 X L**2 X') + log sigma (intercept) + priors,
     # on the (log tau, log sigma**2) scale; equal up to a constant.
-    from scipy.stats import invgamma, multivariate_normal
+    from scipy.stats import multivariate_normal
 
     rng = np.random.default_rng(4)
     n, d, global_scale = 7, 4, 0.7
@@ -521,8 +623,7 @@ def test_collapsed_horseshoe_density(method, fit_intercept, noise_prior):
         out += np.log(2 / (np.pi * global_scale * (1 + (tau / global_scale) ** 2)))
         out += log_tau[c]  # Jacobian of log tau
         if noise_prior is not None:
-            shape, rate = noise_prior
-            out += invgamma(shape, scale=rate).logpdf(var) + log_var[c]
+            out += noise_log_density(noise_prior, log_var[c])
         expected.append(out)
     differences = value.numpy() - np.array(expected)
     np.testing.assert_allclose(differences, differences[0], atol=1e-9)

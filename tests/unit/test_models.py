@@ -48,7 +48,7 @@ ALL_PRIORS = [
 
 
 @pytest.mark.parametrize("prior", ALL_PRIORS, ids=lambda p: repr(p))
-@pytest.mark.parametrize("noise", ["inverse_gamma", "point", 0.7])
+@pytest.mark.parametrize("noise", ["prior", "point", 0.7])
 def test_direct_log_joint_equals_pyro_trace(prior, noise):
     rng = np.random.default_rng(0)
     X = torch.as_tensor(rng.normal(size=(12, 5)))
@@ -74,7 +74,7 @@ def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
     rng = np.random.default_rng(seed)
     X = torch.as_tensor(rng.normal(size=(n, d)))
     y = torch.as_tensor(rng.normal(size=n) * 3)
-    model = LinearRegressionModel(Horseshoe(), d, n, noise="inverse_gamma")
+    model = LinearRegressionModel(Horseshoe(), d, n, noise="prior")
     with pyro.get_param_store().scope(), torch.random.fork_rng():
         torch.manual_seed(seed)
         values = {k: site.sample() for k, site in model.prior_sites().items()}
@@ -85,7 +85,7 @@ def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
 @settings(max_examples=40, deadline=None)
 @given(
     st.sampled_from(ALL_PRIORS),
-    st.sampled_from(["inverse_gamma", "point", 0.7]),
+    st.sampled_from(["prior", "point", 0.7]),
     st.booleans(),
     st.sampled_from([(), (3,)]),
     st.integers(0, 10_000),
@@ -133,7 +133,7 @@ def _log_noise_density(X, y, scale, noise, noise_prior, fit_intercept):
 
     def log_density(u):
         out = log_evidence(X, y, scale, np.exp(u), fit_intercept)
-        if noise == "inverse_gamma":  # IG density in sigma**2, times sigma**2
+        if noise == "prior":  # IG density in sigma**2, times sigma**2
             out += -shape * u - rate * np.exp(-u)
         return out
 
@@ -145,7 +145,7 @@ def _log_noise_density(X, y, scale, noise, noise_prior, fit_intercept):
     n=st.integers(3, 30),
     d=st.integers(1, 8),
     seed=st.integers(0, 1000),
-    noise=st.sampled_from(["inverse_gamma", "point", 0.7]),
+    noise=st.sampled_from(["prior", "point", 0.7]),
     fit_intercept=st.booleans(),
 )
 def test_normal_prior_start_is_the_mode_and_the_conditional(

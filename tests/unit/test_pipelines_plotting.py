@@ -244,7 +244,7 @@ def _labels_and_titles(axes) -> tuple[list, list]:
 
 
 @few_draws
-@pytest.mark.parametrize("noise", ["inverse_gamma", "point"])
+@pytest.mark.parametrize("noise", ["prior", "point"])
 def test_horseshoe_traces_show_tau(plt, problem, noise):
     X, y = problem
     est = HorseshoeRegression(**GIBBS, noise=noise, random_state=0).fit(X, y)

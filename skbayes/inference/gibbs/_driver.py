@@ -8,7 +8,7 @@ from typing import Literal
 
 import torch
 
-from ...priors import CoefPrior
+from ...priors import CoefPrior, NoisePrior, resolve_noise_prior
 from .._progress import ProgressBar
 from ._kernel import GibbsKernel
 from ._updates import _DTYPE
@@ -51,7 +51,7 @@ class GibbsResult:
     samples : dict of str to Tensor
         Draws after warm-up, shape ``(chains, draws, ...)``, in the dtype and
         on the device of ``Xc``. Always ``"coef"`` (d,); ``"noise_var"`` when
-        ``noise="inverse_gamma"``; for the horseshoe also ``"tau"``,
+        ``noise="prior"``; for the horseshoe also ``"tau"``,
         ``"lambda"`` (d,) and ``"z" = coef / (tau * lambda)`` (d,), the
         non-centred sites of ``Horseshoe``.
     noise_scale : float or None
@@ -246,17 +246,15 @@ def _check_data(Xc: torch.Tensor, yc: torch.Tensor, stats) -> None:
 def _check_options(
     noise, noise_prior, counts, sampler, tau_update, backend, threshold
 ) -> tuple:
-    """Raise ``ValueError`` on a malformed option; return ``noise_prior``'s floats."""
+    """Raise ``ValueError`` on a malformed option; return the ``NoisePrior``."""
     if isinstance(noise, str):
-        if noise not in ("inverse_gamma", "point"):
+        if noise not in ("prior", "point"):
             raise ValueError(
-                f"noise must be 'inverse_gamma', 'point' or a float, got {noise!r}."
+                f"noise must be 'prior', 'point' or a float, got {noise!r}."
             )
     elif not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise > 0):
         raise ValueError(f"A fixed noise scale must be positive, got {noise!r}.")
-    shape0, rate0 = (float(v) for v in noise_prior)
-    if not (shape0 > 0 and rate0 > 0):
-        raise ValueError(f"noise_prior must be positive, got {noise_prior!r}.")
+    noise_prior = resolve_noise_prior(noise_prior)
     num_samples, num_warmup, num_chains = counts
     if num_samples < 1 or num_warmup < 0 or num_chains < 1:
         raise ValueError(
@@ -282,7 +280,7 @@ def _check_options(
         raise ValueError(
             f"approximate_threshold must be a positive float, got {threshold!r}."
         )
-    return shape0, rate0
+    return noise_prior
 
 
 def run_gibbs(
@@ -290,8 +288,8 @@ def run_gibbs(
     yc: torch.Tensor,
     *,
     prior: CoefPrior | str,
-    noise: str | float = "inverse_gamma",
-    noise_prior: tuple[float, float] = (0.1, 0.1),
+    noise: str | float = "prior",
+    noise_prior: NoisePrior | tuple[float, float] = (0.1, 0.1),
     fit_intercept: bool = True,
     num_samples: int = 1000,
     num_warmup: int = 500,
@@ -324,15 +322,16 @@ def run_gibbs(
         ``"horseshoe"``). Its ``gibbs_kernel`` names the kernel of
         ``GIBBS_KERNELS`` that samples it: Normal and Horseshoe (and their
         subclasses) have one; any other prior raises ``ValueError``.
-    noise : "inverse_gamma", "point" or float
-        ``"inverse_gamma"`` samples ``sigma**2`` under an
-        ``InverseGamma(*noise_prior)`` prior. A float fixes the noise *scale*
+    noise : "prior", "point" or float
+        ``"prior"`` samples ``sigma**2`` under ``noise_prior``. A float
+        fixes the noise *scale*
         ``sigma``. ``"point"`` is empirical Bayes: ``sigma**2`` is fixed at
         the maximiser of the marginal likelihood, found exactly for the
         Normal prior and by stochastic approximation EM during warm-up for
         the horseshoe (see Notes).
-    noise_prior : tuple of (shape, rate)
-        Inverse-gamma prior on ``sigma**2``.
+    noise_prior : NoisePrior or tuple of (shape, rate)
+        The prior on ``sigma**2`` (``skbayes.priors.noise``); a pair is
+        ``InverseGamma(shape, rate)``.
     fit_intercept : bool
         Whether the data were centred to integrate a flat-prior intercept out.
         That leaves ``n - 1`` degrees of freedom for ``sigma**2`` instead of

@@ -167,14 +167,12 @@ class HorseshoeCpuSweeps:
         self.rng = np.random.default_rng(seed)
         self.scale2_min, self.scale2_max, self.log_bound = bounds
         d = self._take_data(kernel)
-        shape, _ = kernel.noise_prior
+        shape, _ = kernel.noise_prior.conjugate_form
         self.variates = _Variates(
             self.rng,
             kernel.num_chains,
             d,
-            noise_shape=(
-                shape + 0.5 * kernel.dof if kernel.noise == "inverse_gamma" else None
-            ),
+            noise_shape=(shape + 0.5 * kernel.dof if kernel.noise == "prior" else None),
             tau_shape=0.5 * (d + 1) if kernel.tau_move == "conjugate" else None,
         )
 
@@ -271,13 +269,21 @@ class HorseshoeCpuSweeps:
     def _noise(self, coef, var, step: int, warmup: bool, draws) -> np.ndarray:
         """``sigma**2 | coef``, or the SAEM step of a point estimate."""
         k = self.kernel
-        sampled = k.noise == "inverse_gamma"
+        sampled = k.noise == "prior"
         saem = k.noise == "point" and warmup and k.dof > 0
         if not (sampled or saem):
             return var
         rss = np.maximum(self._rss(coef), 0.0)
         if sampled:
-            return (k.noise_prior[1] + 0.5 * rss) / draws.noise_gamma
+            proposal = (k.noise_rate + 0.5 * rss) / draws.noise_gamma
+            if k.noise_prior.conjugate:
+                return proposal
+            # The independence Metropolis-Hastings correction of
+            # ``noise_correction`` for the rest of the prior.
+            residual = k.noise_prior.residual_log_density
+            log_ratio = residual(np.log(proposal)) - residual(np.log(var))
+            accept = np.log(self.rng.random(proposal.shape)) < log_ratio
+            return np.where(accept, proposal, var)
         half = k.num_warmup // 2
         gain = 1.0 if step < half else 1.0 / (step - half + 1)
         target = rss.mean() / k.dof

@@ -180,8 +180,8 @@ class WideHorseshoeSweeps(HorseshoeCpuSweeps):
         out; ``sigma**2`` moves only when it is sampled.
         """
         k = self.kernel
-        sampled = k.noise == "inverse_gamma"
-        shape, rate = k.noise_prior
+        sampled = k.noise == "prior"
+        noise_log_density = k.noise_prior.log_density
         inv_a2 = 1.0 / k.global_scale**2
         r2 = rotated_y * rotated_y
         dof = k.dof
@@ -196,8 +196,7 @@ class WideHorseshoeSweeps(HorseshoeCpuSweeps):
             # HalfCauchy(A) on tau times the Jacobian tau of log tau.
             out += log_tau - math.log1p(t2 * inv_a2)
             if sampled:
-                # InverseGamma(shape, rate) on sigma**2 times sigma**2.
-                out -= shape * log_var + rate / v
+                out += float(noise_log_density(log_var))
             return out
 
         uniforms = _uniforms(self.rng)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ...priors import CoefPrior
-from ._updates import _DTYPE, _inverse_gamma, _positive_init
+from ...priors import CoefPrior, NoisePrior
+from ._updates import _DTYPE, _inverse_gamma, _positive_init, noise_correction
 
 __all__ = ["GibbsKernel", "GibbsState", "SweepKernel"]
 
@@ -99,10 +99,10 @@ class GibbsKernel(SweepKernel):
     prior : CoefPrior
         The (validated) coefficient prior; a kernel reads its parameters,
         such as ``prior.scale`` or ``prior.global_scale``.
-    noise : "inverse_gamma", "point" or float
+    noise : "prior", "point" or float
         As in ``run_gibbs``.
-    noise_prior : tuple of (shape, rate)
-        Inverse-gamma prior on ``sigma**2``, as floats.
+    noise_prior : NoisePrior
+        The (validated) prior on ``sigma**2``.
     fit_intercept : bool
         Whether the data were centred (``n - 1`` degrees of freedom).
     sampler, tau_update, backend : str
@@ -129,12 +129,12 @@ class GibbsKernel(SweepKernel):
     --------
     >>> import torch
     >>> from skbayes.inference.gibbs import GIBBS_KERNELS
-    >>> from skbayes.priors import Normal
+    >>> from skbayes.priors import InverseGamma, Normal
     >>> g = torch.Generator().manual_seed(0)
     >>> X = torch.randn(20, 3, dtype=torch.float64, generator=g)
     >>> y = X @ torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64)
     >>> kernel = GIBBS_KERNELS[Normal.gibbs_kernel](
-    ...     Normal(), noise="inverse_gamma", noise_prior=(0.1, 0.1),
+    ...     Normal(), noise="prior", noise_prior=InverseGamma(0.1, 0.1),
     ...     fit_intercept=False,
     ... )
     >>> state = kernel.init(X, y, num_chains=2, num_warmup=0, generator=g)
@@ -158,7 +158,7 @@ class GibbsKernel(SweepKernel):
         prior: CoefPrior,
         *,
         noise: str | float,
-        noise_prior: tuple[float, float],
+        noise_prior: NoisePrior,
         fit_intercept: bool,
         sampler: str = "auto",
         tau_update: str = "auto",
@@ -295,8 +295,11 @@ class GibbsKernel(SweepKernel):
         elif self.noise == "point":
             noise_var = noise_var[:1].expand(num_chains).clone()  # shared
         # The shape of sigma**2's conditional, once (see _inverse_gamma).
+        shape, self.noise_rate = self.noise_prior.conjugate_form
+        if self.noise == "prior":
+            self.noise_prior.check_posterior(self.dof)
         self.noise_shape = torch.full(
-            (num_chains,), self.noise_prior[0] + 0.5 * self.dof, dtype=_DTYPE
+            (num_chains,), shape + 0.5 * self.dof, dtype=_DTYPE
         ).to(X.device)
         return self._start(noise_var, stats)
 
@@ -320,20 +323,20 @@ class GibbsKernel(SweepKernel):
         ``"coef"`` always; ``"noise_var"`` when it is sampled.
         """
         sites = {"coef": (self.num_features,)}
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             sites["noise_var"] = ()
         return sites
 
     def report(self, state: GibbsState) -> dict[str, torch.Tensor]:
         """The value of every site of ``sites()`` in ``state``, (chains, ...)."""
         out = {"coef": state.coef}
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             out["noise_var"] = state.noise_var
         return out
 
     def noise_scale(self, state: GibbsState) -> float | None:
         """The fixed or point noise scale ``sigma``; None when it is sampled."""
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             return None
         return float(state.noise_var[0].sqrt())
 
@@ -344,16 +347,22 @@ class GibbsKernel(SweepKernel):
 
         The likelihood contributes ``(sigma**2)^(-dof/2) exp(-RSS / (2
         sigma**2))``; the coefficient prior does not involve ``sigma**2``.
+        With the noise prior's inverse-gamma part that is an inverse-gamma
+        draw; the rest of the prior (none for ``InverseGamma``) is a
+        Metropolis-Hastings correction (``noise_correction``).
         """
-        sampled = self.noise == "inverse_gamma"
+        sampled = self.noise == "prior"
         saem = self.noise == "point" and warmup and self.dof > 0
         if not (sampled or saem):
             return noise_var
         resid = self.y - coef @ self.X.T
         rss = (resid * resid).sum(-1)
         if sampled:
-            rate = self.noise_prior[1] + 0.5 * rss
-            return _inverse_gamma(self.noise_shape, rate, self.generator)
+            rate = self.noise_rate + 0.5 * rss
+            proposal = _inverse_gamma(self.noise_shape, rate, self.generator)
+            return noise_correction(
+                self.noise_prior, proposal, noise_var, self.generator
+            )
         half = self.num_warmup // 2
         gain = 1.0 if step < half else 1.0 / (step - half + 1)
         target = rss.mean() / self.dof

@@ -40,6 +40,31 @@ def _inverse_gamma(
     return rate / _gamma(shape, generator)
 
 
+def noise_correction(prior, proposal, current, generator: torch.Generator):
+    """Accept or reject inverse-gamma proposals of ``sigma**2`` (per chain).
+
+    ``proposal`` is drawn from the likelihood times the noise prior's
+    inverse-gamma part (``NoisePrior.conjugate_form``), independently of
+    ``current``: an independence Metropolis-Hastings step whose acceptance
+    ratio is the ratio of the rest of the prior,
+    ``exp(residual_log_density(log proposal) - residual(log current))``.
+    Conjugate priors have no rest: the proposal is the exact conditional
+    draw, returned as is without a uniform draw.
+    """
+    if prior.conjugate:
+        return proposal
+    log_ratio = prior.residual_log_density(proposal.log()) - (
+        prior.residual_log_density(current.log())
+    )
+    uniform = torch.rand(
+        proposal.shape,
+        generator=generator,
+        dtype=proposal.dtype,
+        device=proposal.device,
+    )
+    return torch.where(uniform.log() < log_ratio, proposal, current)
+
+
 def _gamma(shape: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Gamma(shape, 1) draws, elementwise in memory order.
 

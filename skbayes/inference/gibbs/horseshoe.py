@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...priors import NoisePrior
 from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, marginal_log_tau
 from ._horseshoe_wide import WideHorseshoeSweeps
 from ._kernel import GibbsKernel, GibbsState
@@ -109,7 +110,7 @@ class _CollapsedHorseshoe:
         yty: torch.Tensor,
         dof: int,
         global_scale: float,
-        noise_prior: tuple[float, float] | None,
+        noise_prior: NoisePrior | None,
     ):
         self.method = method
         if method == "rue":
@@ -146,9 +147,7 @@ class _CollapsedHorseshoe:
         # HalfCauchy(A) density of tau, times the Jacobian tau of log tau.
         out = out + log_tau - torch.log1p(tau2 / self.global_scale**2)
         if self.noise_prior is not None:
-            # InverseGamma(a, b) density of sigma**2, times sigma**2.
-            shape, rate = self.noise_prior
-            out = out - shape * log_var - rate / var
+            out = out + self.noise_prior.log_density(log_var)
         return out, chol
 
 
@@ -287,7 +286,7 @@ class HorseshoeGibbsKernel(GibbsKernel):
         Returns ``tau**2``, ``sigma**2``, the accepted Cholesky factor and the
         (tuned) log step sizes.
         """
-        sampled = self.noise == "inverse_gamma"
+        sampled = self.noise == "prior"
         target = _CollapsedHorseshoe(
             self.sampler,
             self.data,

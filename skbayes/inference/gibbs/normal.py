@@ -20,7 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ...models.conjugate import NormalMarginal, sample_coef_given_noise, thin_svd
+from ...models.conjugate import (
+    NormalMarginal,
+    check_flat_rank,
+    sample_coef_given_noise,
+    standardise,
+    thin_svd,
+    unstandardise,
+)
 from ._kernel import GibbsKernel, GibbsState
 from ._updates import _slice_step
 
@@ -59,10 +66,17 @@ class NormalGibbsKernel(GibbsKernel):
     sampler = "svd"
 
     def _start(self, noise_var, stats) -> NormalState:
-        X, y = self.X, self.y
-        n = X.shape[0]
+        n, d = self.X.shape
+        # Array-valued loc and scale, and the flat prior, through the
+        # standardised coefficients w of coef = loc + column_scale * w.
+        self.form = self.prior.gaussian_form(d)
+        if stats is not None:
+            stats = (*stats[:2], self.y @ self.y)
+        X, y, stats = standardise(self.form, self.X, self.y, stats)
         self.svd = thin_svd(X, y, stats)
-        self.scale = float(self.prior.scale)
+        if self.form.flat:
+            check_flat_rank(len(self.svd[0]), d)
+        self.scale = self.form.scale
         self.marginal = NormalMarginal(
             *self.svd[:2], y @ y, n, self.scale, self.fit_intercept, self.noise_prior
         )
@@ -71,13 +85,13 @@ class NormalGibbsKernel(GibbsKernel):
             noise_var = self._tensor(ml2).expand(self.num_chains).clone()
         # Slice width: about two posterior sds of log sigma**2 when the data
         # dominate; stepping out and shrinkage fix any mismatch.
-        shape0 = self.noise_prior[0]
+        shape0 = self.noise_prior.conjugate_form[0]
         width = 2.0 * math.sqrt(2.0 / max(self.dof + 2.0 * shape0, 1.0))
         return NormalState(noise_var, None, width, 0.0)
 
     def sample(self, state: NormalState, step: int, *, warmup: bool) -> NormalState:
         noise_var, width, jumps = state.noise_var, state.width, state.jumps
-        if self.noise == "inverse_gamma":
+        if self.noise == "prior":
             # Collapsed step: sigma**2 from its marginal p(sigma**2 | y),
             # then coef | sigma**2 afresh. Coef is redrawn from its full
             # conditional straight after, so the pair moves as one block
@@ -92,5 +106,5 @@ class NormalGibbsKernel(GibbsKernel):
                 # (Neal 2003, sec. 4.1); it is fixed after warm-up.
                 jumps += float((log_var - old).abs().mean())
                 width = min(max(2.0 * jumps / (step + 1), 1e-3), 10.0)
-        z = sample_coef_given_noise(self.svd, self.scale, noise_var, self.generator)
-        return NormalState(noise_var, self.scale * z, width, jumps)
+        w = sample_coef_given_noise(self.svd, self.scale, noise_var, self.generator)
+        return NormalState(noise_var, unstandardise(self.form, w), width, jumps)
