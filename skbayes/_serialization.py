@@ -502,6 +502,7 @@ def trusted_types() -> list[str]:
     from .inference import BetaGuide
     from .models.beta_bernoulli import BetaPosterior
     from .models.conjugate import NormalLinearPosterior, NormalMarginal
+    from .models.intercept import InterceptEvidence
 
     classes = [
         *(getattr(estimators, name) for name in estimators.__all__),
@@ -511,6 +512,7 @@ def trusted_types() -> list[str]:
         BetaPosterior,
         NormalLinearPosterior,
         NormalMarginal,
+        InterceptEvidence,
         posterior.FittedPosterior,
         BetaGuide,
         *PORTABLE_AUTOGUIDES,

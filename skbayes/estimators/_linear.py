@@ -19,6 +19,7 @@ from ..priors import (
     CoefPrior,
     Horseshoe,
     NoisePrior,
+    Normal,
     RegularizedHorseshoe,
     resolve_coef_prior,
     resolve_noise_prior,
@@ -71,7 +72,13 @@ _MODEL_PARAMETERS = """
         Metropolis-Hastings correction of the conjugate draw where the prior
         is not inverse-gamma.
     fit_intercept : bool, default=True
-        Fit an unshrunk intercept (flat prior, integrated out exactly).
+        Fit an intercept, integrated out exactly whatever the engine.
+    intercept_prior : Normal or None, default=None
+        The intercept's prior, on the intercept at the mean of the training
+        X (rstanarm's ``prior_intercept`` and brms' ``Intercept``), which
+        keeps it independent of the coefficients a priori. None (or
+        ``Flat()``) is flat: the intercept is not shrunk. A
+        ``Normal(scale, loc)`` with one scale and one loc is proper.
 """
 
 _REGRESSOR_ATTRIBUTES = """
@@ -119,6 +126,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         ],
         "noise_prior": [tuple, list, StrOptions(set(NOISE_PRIORS)), NoisePrior],
         "fit_intercept": ["boolean"],
+        "intercept_prior": [Normal, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -174,16 +182,20 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             noise=noise,
             noise_prior=resolve_noise_prior(self.noise_prior),
             fit_intercept=self.fit_intercept,
+            intercept_prior=self.intercept_prior,
+            y_mean=float(data.y_mean),
             dtype=data.dtype,
         )
         self._x_mean, self._y_mean = data.centre()
         model.check_data(data)
         self._run_inference(model, data)
         self.coef_ = self.posterior_samples_["coef"].mean(0)
-        # E[a] = mean(y) - mean(X) @ E[coef] exactly, without the Monte
-        # Carlo noise of averaging the intercept draws.
+        # E[a] = E[a_c] - mean(X) @ E[coef] exactly (a_c, the intercept at
+        # the mean of X, is mean(y) on average under a flat prior), without
+        # the Monte Carlo noise of averaging the intercept draws.
         self.intercept_ = (
-            float(self._y_mean - self._x_mean @ self.coef_)
+            float(model.centred_intercept_mean(self.posterior_samples_))
+            - float(self._x_mean @ self.coef_)
             if self.fit_intercept
             else 0.0
         )
@@ -372,6 +384,7 @@ class BayesianLinearRegression(_BayesianLinearBase):
         noise: str = "prior",
         noise_prior: NoisePrior | str | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
+        intercept_prior: Normal | None = None,
         num_steps: int = 10000,
         learning_rate: float = 0.05,
         tol: float = 1e-4,
@@ -492,6 +505,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         noise: str = "prior",
         noise_prior: NoisePrior | str | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
+        intercept_prior: Normal | None = None,
         num_steps: int = 10000,
         learning_rate: float = 0.05,
         tol: float = 1e-4,

@@ -14,7 +14,7 @@ from pyro.nn import PyroParam
 from torch.distributions import constraints
 from torch.nn.functional import softplus
 
-from ..priors import CoefPrior, GaussianForm, NoisePrior, resolve_noise_prior
+from ..priors import CoefPrior, GaussianForm, NoisePrior, Normal, resolve_noise_prior
 from ..priors._base import _HALF_LOG_2PI, _LOG_2_OVER_PI
 from ._base import BayesianModule, DesignData, Start
 from .conjugate import (
@@ -25,6 +25,11 @@ from .conjugate import (
     standardise,
     thin_svd,
     thin_svd_from_gram,
+)
+from .intercept import (
+    InterceptEvidence,
+    intercept_prior_parameters,
+    sample_centred_intercept,
 )
 from .whitening import NormalConditionalWhitening, ScaleMixtureConditionalWhitening
 
@@ -215,7 +220,13 @@ class LinearRegressionModel(BayesianModule):
         rate)`` is ``InverseGamma(shape, rate)`` on the noise variance.
     fit_intercept : bool
         Whether the data were centred to account for an intercept. The
-        intercept has a flat prior and is integrated out exactly (see Notes).
+        intercept is integrated out exactly (see Notes).
+    intercept_prior : Normal or None
+        None (or ``Flat()``) for a flat intercept; a scalar ``Normal`` for a
+        proper prior on the intercept at the mean of X, whose evidence joins
+        the noise prior (``skbayes.models.intercept``).
+    y_mean : float
+        Mean of the training targets, which that evidence reads.
     init_noise_scale : float
         Starting value of the noise scale when ``noise="point"``.
     **kwargs
@@ -283,6 +294,8 @@ class LinearRegressionModel(BayesianModule):
         noise: str | float = "prior",
         noise_prior: NoisePrior | tuple[float, float] = (0.1, 0.1),
         fit_intercept: bool = True,
+        intercept_prior: Normal | None = None,
+        y_mean: float = 0.0,
         init_noise_scale: float = 1.0,
         **kwargs,
     ):
@@ -294,6 +307,19 @@ class LinearRegressionModel(BayesianModule):
         self.noise = noise
         self.noise_prior = resolve_noise_prior(noise_prior)
         self.fit_intercept = bool(fit_intercept)
+        self.intercept_prior = intercept_prior
+        self.y_mean = float(y_mean)
+        self.intercept_loc_scale = intercept_prior_parameters(intercept_prior)
+        #: The density of sigma**2 the engines sample under: the noise prior,
+        #: times the evidence of a proper intercept prior, a factor in sigma
+        #: alone (skbayes.models.intercept).
+        self.effective_noise_prior = self.noise_prior
+        if self.intercept_loc_scale is not None:
+            if not self.fit_intercept:
+                raise ValueError("intercept_prior needs fit_intercept=True.")
+            self.effective_noise_prior = InterceptEvidence(
+                self.noise_prior, self.y_mean, self.n_samples, *self.intercept_loc_scale
+            )
         if noise == "point":
             self.noise_scale = PyroParam(
                 self.anchor.new_tensor(float(init_noise_scale)),
@@ -305,7 +331,7 @@ class LinearRegressionModel(BayesianModule):
         # (the regularised horseshoe with expected_nonzero) needs it.
         sites = {}
         if self.noise == "prior":
-            sites["noise_var"] = self.noise_prior.site(self.anchor)
+            sites["noise_var"] = self.effective_noise_prior.site(self.anchor)
         noise_scale = None
         if values is not None and (self.noise != "prior" or "noise_var" in values):
             noise_scale = self.noise_scale_of(values)
@@ -368,7 +394,7 @@ class LinearRegressionModel(BayesianModule):
             dof -= self.n_features
             exact_fit = False  # what least squares leaves is in dof
         if self.noise == "prior":
-            self.noise_prior.check_posterior(dof, exact_fit)
+            self.effective_noise_prior.check_posterior(dof, exact_fit)
 
     def exact_posterior(self, data: LinearData) -> NormalLinearPosterior | None:
         """Independent exact draws under a Gaussian prior with fixed parameters.
@@ -395,7 +421,7 @@ class LinearRegressionModel(BayesianModule):
         return NormalLinearSpec(
             form.scale,
             self.noise,
-            self.noise_prior,
+            self.effective_noise_prior,
             self.fit_intercept,
             None if form.standard else form,
         )
@@ -472,7 +498,12 @@ class LinearRegressionModel(BayesianModule):
         derived = self.derived(latent)
         coef = derived["coef"]
         noise_scale = torch.as_tensor(derived["noise_scale"]).expand(coef.shape[0])
-        if self.fit_intercept:
+        if self.fit_intercept and self.intercept_loc_scale is not None:
+            centred = sample_centred_intercept(
+                noise_scale, y_mean, self.n_samples, *self.intercept_loc_scale
+            )
+            intercept = centred - coef @ coef.new_tensor(x_mean)
+        elif self.fit_intercept:
             intercept = y_mean - coef @ coef.new_tensor(x_mean)
             noise = torch.randn_like(intercept)
             intercept = intercept + noise_scale / np.sqrt(self.n_samples) * noise
@@ -484,6 +515,20 @@ class LinearRegressionModel(BayesianModule):
         out["coef"] = coef.cpu().numpy()
         out["intercept"] = intercept.cpu().numpy()
         return out
+
+    def centred_intercept_mean(self, draws: dict) -> float:
+        """Posterior mean of the intercept at the mean of X, from the draws.
+
+        ``mean(y)`` under the flat prior; under a Normal one the average of
+        its conditional means given each draw's ``sigma`` (no Monte Carlo
+        noise from the intercept draws themselves).
+        """
+        if self.intercept_loc_scale is None:
+            return self.y_mean
+        loc, scale = self.intercept_loc_scale
+        precision_data = self.n_samples / np.asarray(draws["noise_scale"]) ** 2
+        weight = precision_data / (precision_data + 1.0 / scale**2)
+        return float(np.mean(weight * self.y_mean + (1.0 - weight) * loc))
 
     def noise_scale_of(self, values: dict) -> torch.Tensor:
         if self.noise == "prior":
@@ -553,7 +598,7 @@ class LinearRegressionModel(BayesianModule):
         if self.noise != "prior":
             return 0.0, self.noise_scale_of(unconstrained)
         u = unconstrained["noise_var"]
-        return self.noise_prior.log_density(u), torch.exp(0.5 * u)
+        return self.effective_noise_prior.log_density(u), torch.exp(0.5 * u)
 
     def _log_likelihood_of(self, coef, noise_scale, X, y):
         """``log p(y | coef, sigma)`` for rows of the data, scaled to ``n_samples``.

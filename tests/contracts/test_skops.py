@@ -98,6 +98,7 @@ CASES += [
             "inference": engine,
             "prior": skbayes.priors.Normal(scale=[1.0, 2.0, 3.0], loc=[0.0, 1.0, 0.0]),
             "noise_prior": skbayes.priors.HalfCauchy(2.5),
+            "intercept_prior": skbayes.priors.Normal(2.0, loc=1.0),
         },
         id=f"linear-array-normal-half-cauchy-{engine}",
     )

@@ -210,7 +210,7 @@ class GibbsKernel(SweepKernel):
             *data.arguments(),
             prior=configured.prior,
             noise=model.noise,
-            noise_prior=model.noise_prior,
+            noise_prior=model.effective_noise_prior,
             fit_intercept=model.fit_intercept,
             num_samples=settings.num_samples,
             num_warmup=settings.num_warmup,
