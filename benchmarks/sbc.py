@@ -47,7 +47,7 @@ from skbayes import (
     BetaBernoulliEstimator,
     HorseshoeRegression,
 )
-from skbayes.priors import Beta, Normal
+from skbayes.priors import Beta, HalfNormal, Normal
 
 #: Posterior draws each true value is ranked among: ranks lie in 0..99.
 NUM_RANKED_DRAWS = 99
@@ -55,37 +55,48 @@ NUM_RANKED_DRAWS = 99
 NUM_BINS = 20
 #: Proper, moderate noise: sigma**2 ~ InverseGamma(3, 2) has mean 1.
 NOISE_PRIOR = (3.0, 2.0)
+#: A noise prior that is not inverse-gamma (Gibbs corrects for it by
+#: Metropolis-Hastings): sigma ~ HalfNormal(1).
+HALF_NORMAL_SCALE = 1.0
 HORSESHOE_GLOBAL_SCALE = 0.1
 BETA_PRIOR = (2.0, 3.0)
 
 
 # -- the generative models ------------------------------------------------------
-def _linear_data(rng, coef, n):
-    noise_var = NOISE_PRIOR[1] / rng.gamma(NOISE_PRIOR[0])
+def _inverse_gamma_noise(rng):
+    return NOISE_PRIOR[1] / rng.gamma(NOISE_PRIOR[0])
+
+
+def _half_normal_noise(rng):
+    return (HALF_NORMAL_SCALE * rng.normal()) ** 2
+
+
+def _linear_data(rng, coef, n, draw_noise_var=_inverse_gamma_noise):
+    noise_var = draw_noise_var(rng)
     X = rng.normal(size=(n, len(coef)))
     y = X @ coef + np.sqrt(noise_var) * rng.normal(size=n)
     return (X, y), {"noise_scale": np.sqrt(noise_var)}
 
 
-def normal_linear(d: int, n: int):
+def normal_linear(d: int, n: int, draw_noise_var=_inverse_gamma_noise):
     """coef ~ N(0, 1), sigma**2 ~ IG(3, 2), no intercept (a flat one is improper)."""
 
     def simulate(rng):
         coef = rng.normal(size=d)
-        data, truth = _linear_data(rng, coef, n)
+        data, truth = _linear_data(rng, coef, n, draw_noise_var)
         return data, {"coef": coef, **truth}
 
     return simulate
 
 
-def horseshoe_linear(d: int, n: int):
+def horseshoe_linear(d: int, n: int, draw_noise_var=_inverse_gamma_noise):
     """tau ~ C+(0.1), lambda_j ~ C+(1), coef_j ~ N(0, tau**2 lambda_j**2)."""
 
     def simulate(rng):
         tau = HORSESHOE_GLOBAL_SCALE * abs(rng.standard_cauchy())
         lam = np.abs(rng.standard_cauchy(d))
         coef = tau * lam * rng.normal(size=d)
-        data, truth = _linear_data(rng, coef, n)
+        data, truth = _linear_data(rng, coef, n, draw_noise_var)
         return data, {"coef": coef, "tau": tau, **truth}
 
     return simulate
@@ -153,20 +164,20 @@ class Case:
     sites: tuple = ()
 
 
-def _linear(**kwargs):
+def _linear(noise_prior=NOISE_PRIOR, **kwargs):
     return lambda seed: BayesianLinearRegression(
         prior=Normal(1.0),
-        noise_prior=NOISE_PRIOR,
+        noise_prior=noise_prior,
         fit_intercept=False,
         random_state=seed,
         **kwargs,
     )
 
 
-def _horseshoe(**kwargs):
+def _horseshoe(noise_prior=NOISE_PRIOR, **kwargs):
     return lambda seed: HorseshoeRegression(
         global_scale=HORSESHOE_GLOBAL_SCALE,
-        noise_prior=NOISE_PRIOR,
+        noise_prior=noise_prior,
         fit_intercept=False,
         random_state=seed,
         **kwargs,
@@ -192,6 +203,13 @@ def _beta(**kwargs):
 NORMAL = "coef ~ N(0, 1), sigma**2 ~ IG(3, 2)"
 HORSESHOE = "horseshoe, global scale 0.1, sigma**2 ~ IG(3, 2)"
 LOGISTIC = "coef and intercept ~ N(0, 1)"
+HALF_NORMAL = f"sigma ~ HalfNormal({HALF_NORMAL_SCALE:g})"
+
+
+def _with_half_normal_noise(factory):
+    return lambda **kwargs: factory(noise_prior=HalfNormal(HALF_NORMAL_SCALE), **kwargs)
+
+
 # model: (description, simulator, estimator factory, log-likelihood, sites,
 # engines)
 MODELS = {
@@ -204,6 +222,15 @@ MODELS = {
     "horseshoe": (f"regression, d=10, n=30, {HORSESHOE}", horseshoe_linear(10, 30),
                   _horseshoe, _linear_log_lik, ("coef", "tau", "noise_scale"),
                   ("gibbs", "nuts", "svi")),
+    "normal-half-normal": (
+        f"regression, d=5, n=30, coef ~ N(0, 1), {HALF_NORMAL}",
+        normal_linear(5, 30, _half_normal_noise), _with_half_normal_noise(_linear),
+        _linear_log_lik, ("coef", "noise_scale"), ("exact", "gibbs")),
+    "horseshoe-half-normal": (
+        f"regression, d=10, n=30, horseshoe, global scale 0.1, {HALF_NORMAL}",
+        horseshoe_linear(10, 30, _half_normal_noise),
+        _with_half_normal_noise(_horseshoe), _linear_log_lik,
+        ("coef", "tau", "noise_scale"), ("gibbs",)),
     "logistic": (f"classification, d=3, n=50, {LOGISTIC}", logistic(3, 50),
                  _logistic, _logistic_log_lik, ("coef", "intercept"),
                  ("gibbs", "nuts", "svi")),

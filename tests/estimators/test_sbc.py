@@ -9,8 +9,8 @@ tests each parameter's ranks for uniformity.
 
 The bar: p >= 1e-5, i.e. chi-square below 38.4 on 9 degrees of freedom,
 whose mean is 9 and sd sqrt(18) = 4.24: the bar sits 6.9 sds above the
-mean. About 60 parameters are tested in all, so a run of correct engines
-fails with probability under 60 * 1e-5 = 6e-4. The same bar catches a
+mean. About 80 parameters are tested in all, so a run of correct engines
+fails with probability under 80 * 1e-5 = 8e-4. The same bar catches a
 posterior made too narrow by half from the same fits (``test_a_wrong
 posterior_is_caught``), so the check has power at these sizes.
 """
@@ -41,6 +41,8 @@ CASES = {
     "normal-d>n-exact": 100,
     "beta-bernoulli-exact": 100,
     "horseshoe-gibbs": 100,
+    "normal-half-normal-exact": 100,
+    "horseshoe-half-normal-gibbs": 100,
     "normal-d>n-gibbs": 50,
     "logistic-gibbs": 60,
     "beta-bernoulli-nuts": 100,
