@@ -416,3 +416,26 @@ def test_a_flat_intercept_prior_is_the_default():
     np.testing.assert_array_equal(
         flat.posterior_samples_["intercept"], default.posterior_samples_["intercept"]
     )
+
+
+def test_grid_search_reaches_into_noise_and_intercept_priors():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = linear_problem(0, 30, [1.0, -1.0], 3.0, 1.0)
+    est = BayesianLinearRegression(
+        noise_prior=HalfCauchy(1.0),
+        intercept_prior=Normal(1.0),
+        num_samples=200,
+        random_state=0,
+    )
+    assert clone(est).get_params()["noise_prior__scale"] == 1.0
+    search = GridSearchCV(
+        est,
+        {"noise_prior__scale": [0.5, 5.0], "intercept_prior__loc": [0.0, 3.0]},
+        cv=3,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    # The search did not change the estimator it was given.
+    assert est.noise_prior.scale == 1.0 and est.intercept_prior.loc == 0.0
