@@ -99,14 +99,34 @@ def _quadrature_reference(X, y, scale, noise_prior, fit_intercept):
     return means, np.sqrt(second - means**2), sigma_mean, sigma_sd
 
 
+#: Noise priors other than the inverse gamma. The Normal kernel slice-samples
+#: sigma**2 from its marginal under any of them; the other kernels draw the
+#: inverse-gamma part of sigma**2 | coef and correct for the rest by
+#: Metropolis-Hastings (``noise_correction``).
+OTHER_NOISE_PRIORS = [
+    HalfCauchy(1.0),
+    HalfNormal(2.0),
+    HalfStudentT(3.0, 1.0),
+    Exponential(0.5),
+    Jeffreys(),
+]
+
+
+def _noise_id(prior):
+    return type(prior).__name__
+
+
+@pytest.mark.parametrize(
+    "noise_prior", [InverseGamma(2.0, 1.0), *OTHER_NOISE_PRIORS], ids=_noise_id
+)
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_normal_prior_matches_quadrature(small_data, fit_intercept):
+def test_normal_prior_matches_quadrature(small_data, fit_intercept, noise_prior):
     X, y = small_data
     Xc, yc = _centred(X, y, fit_intercept)
     # A tight prior: were the coefficient prior scaled by sigma, or the
     # intercept's degree of freedom not removed, the answer would move by
     # several Monte Carlo standard errors.
-    prior, noise_prior = Normal(scale=0.5), InverseGamma(2.0, 1.0)
+    prior = Normal(scale=0.5)
     result = run_gibbs(
         Xc,
         yc,
@@ -311,13 +331,17 @@ def test_horseshoe_matches_quadrature(fit_intercept, tau_update, sampler, backen
     # A loud noise makes sigma**2 matter: a prior variance scaled by
     # sigma**2, a global scale entered as A instead of A**2 or a wrong number
     # of degrees of freedom each move some moment by many standard errors.
-    Xc, yc, moments = _horseshoe_problem(fit_intercept)
+    _check_horseshoe(fit_intercept, HS_NOISE_PRIOR, tau_update, sampler, backend)
+
+
+def _check_horseshoe(fit_intercept, noise_prior, tau_update, sampler, backend):
+    Xc, yc, moments = _horseshoe_problem(fit_intercept, noise_prior)
     mean, sd, sigma_mean, sigma_sd, log_tau_mean, log_tau_sd = moments
     samples = run_gibbs(
         Xc,
         yc,
         prior=Horseshoe(HS_GLOBAL_SCALE),
-        noise_prior=HS_NOISE_PRIOR,
+        noise_prior=noise_prior,
         fit_intercept=fit_intercept,
         tau_update=tau_update,
         sampler=sampler,
@@ -384,15 +408,19 @@ def test_scale_mixture_priors_match_quadrature(prior, log_prior, sampler):
     # A prior tight enough to pull the second, weak coefficient towards 0:
     # a wrong mixing distribution moves its mean or sd by many standard
     # errors.
+    _check_scale_mixture(prior, log_prior, HS_NOISE_PRIOR, sampler)
+
+
+def _check_scale_mixture(prior, log_prior, noise_prior, sampler="auto"):
     Xc, yc, _ = _horseshoe_problem(True)
     mean, sd, sigma_mean, sigma_sd = _scale_mixture_quadrature(
-        Xc.numpy(), yc.numpy(), log_prior, HS_NOISE_PRIOR, True
+        Xc.numpy(), yc.numpy(), log_prior, noise_prior, True
     )
     samples = run_gibbs(
         Xc,
         yc,
         prior=prior,
-        noise_prior=HS_NOISE_PRIOR,
+        noise_prior=noise_prior,
         sampler=sampler,
         num_samples=5000,
         num_chains=4,
@@ -403,44 +431,6 @@ def test_scale_mixture_priors_match_quadrature(prior, log_prior, sampler):
 
 
 # -- noise priors that are not inverse-gamma ---------------------------------------
-
-#: The Normal kernel slice-samples sigma**2 from its marginal under any of
-#: them; the other kernels draw the inverse-gamma part of sigma**2 | coef and
-#: correct for the rest by Metropolis-Hastings (``noise_correction``).
-OTHER_NOISE_PRIORS = [
-    HalfCauchy(1.0),
-    HalfNormal(2.0),
-    HalfStudentT(3.0, 1.0),
-    Exponential(0.5),
-    Jeffreys(),
-]
-
-
-def _noise_id(prior):
-    return type(prior).__name__
-
-
-@pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS, ids=_noise_id)
-def test_normal_prior_with_other_noise_priors_matches_quadrature(
-    small_data, noise_prior
-):
-    Xc, yc = _centred(*small_data)
-    result = run_gibbs(
-        Xc,
-        yc,
-        prior=Normal(scale=0.5),
-        noise_prior=noise_prior,
-        num_samples=5000,
-        num_warmup=200,
-        num_chains=4,
-        seed=0,
-    )
-    mean, sd, sigma_mean, sigma_sd = _quadrature_reference(
-        Xc.numpy(), yc.numpy(), 0.5, noise_prior, True
-    )
-    _assert_mean_sd(result.samples["coef"], mean, sd, "coef")
-    sigma = result.samples["noise_var"].sqrt()
-    _assert_mean_sd(sigma, sigma_mean, sigma_sd, "sigma")
 
 
 @pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS[:4], ids=_noise_id)
@@ -455,43 +445,12 @@ def test_normal_prior_with_other_noise_priors_matches_quadrature(
 def test_horseshoe_with_other_noise_priors_matches_quadrature(
     noise_prior, tau_update, sampler, backend
 ):
-    Xc, yc, moments = _horseshoe_problem(True, noise_prior)
-    mean, sd, sigma_mean, sigma_sd, log_tau_mean, log_tau_sd = moments
-    samples = run_gibbs(
-        Xc,
-        yc,
-        prior=Horseshoe(HS_GLOBAL_SCALE),
-        noise_prior=noise_prior,
-        tau_update=tau_update,
-        sampler=sampler,
-        backend=backend,
-        num_samples=5000,
-        num_warmup=500,
-        num_chains=4,
-        seed=0,
-    ).samples
-    _assert_mean_sd(samples["coef"], mean, sd, "coef")
-    _assert_mean_sd(samples["noise_var"].sqrt(), sigma_mean, sigma_sd, "sigma")
-    _assert_mean_sd(samples["tau"].log(), log_tau_mean, log_tau_sd, "log tau")
+    _check_horseshoe(True, noise_prior, tau_update, sampler, backend)
 
 
 @pytest.mark.parametrize("noise_prior", OTHER_NOISE_PRIORS[:2], ids=_noise_id)
 def test_scale_mixture_with_other_noise_priors_matches_quadrature(noise_prior):
-    Xc, yc, _ = _horseshoe_problem(True)
-    mean, sd, sigma_mean, sigma_sd = _scale_mixture_quadrature(
-        Xc.numpy(), yc.numpy(), lambda b: -np.abs(b) / 0.3, noise_prior, True
-    )
-    samples = run_gibbs(
-        Xc,
-        yc,
-        prior=Laplace(0.3),
-        noise_prior=noise_prior,
-        num_samples=5000,
-        num_chains=4,
-        seed=0,
-    ).samples
-    _assert_mean_sd(samples["coef"], mean, sd, "coef")
-    _assert_mean_sd(samples["noise_var"].sqrt(), sigma_mean, sigma_sd, "sigma")
+    _check_scale_mixture(Laplace(0.3), lambda b: -np.abs(b) / 0.3, noise_prior)
 
 
 @pytest.mark.slow
