@@ -8,10 +8,11 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from pyro.infer.autoguide import AutoGuide
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._compat import (
     Interval,
@@ -40,6 +41,31 @@ def check_count(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     return int(value)
+
+
+#: scipy.sparse formats ``validate_data`` accepts for X (see ``dense_design``).
+SPARSE_FORMATS = ("csr", "csc", "coo")
+
+
+def dense_design(X):
+    """``X`` as a dense array, if it came as a ``scipy.sparse`` matrix.
+
+    Every engine holds X dense (the centred X of a fit with an intercept is
+    dense anyway), so a sparse X, such as ``OneHotEncoder``'s output, is
+    converted once: it gives the posterior the same dense X gives, at the
+    memory of a dense X.
+    """
+    return X.toarray() if sp.issparse(X) else X
+
+
+def check_sample_weight(sample_weight, X) -> np.ndarray:
+    """Validated likelihood weights for the rows of ``X``, as float64.
+
+    sklearn's checks: one finite, non-negative number per row, not all 0.
+    """
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
 
 
 def fit_method(fit):

@@ -11,7 +11,7 @@ from .._runtime import make_seed, resolve_device
 from ..inference import BetaGuide
 from ..models import BetaBernoulliModel, ModelData
 from ..priors import BETA_PRIORS, Beta, resolve_beta_prior
-from ._base import BayesianEstimator, check_count, fit_method
+from ._base import BayesianEstimator, check_count, check_sample_weight, fit_method
 from ._docs import engine_parameters, fit_attributes
 
 
@@ -125,7 +125,7 @@ class BetaBernoulliEstimator(BayesianEstimator):
 
     # -- fitting ----------------------------------------------------------------
     @fit_method
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the posterior of each column's success probability.
 
         Parameters
@@ -134,23 +134,38 @@ class BetaBernoulliEstimator(BayesianEstimator):
             Binary observations (0/1 or bool).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative likelihood weights: a whole-number weight counts the
+            row that many times, so the posterior is ``Beta(alpha + sum_i w_i
+            x_ij, beta + sum_i w_i (1 - x_ij))``, for every engine.
 
         Returns
         -------
         self : BetaBernoulliEstimator
         """
         X = self._validate_binary(X, reset=True)
+        weight = (
+            np.ones(len(X))
+            if sample_weight is None
+            else check_sample_weight(sample_weight, X)
+        )
         prior = resolve_beta_prior(self.prior)
-        n, k = X.shape
+        k = X.shape[1]
         device = resolve_device(self.device)
-        data = ModelData((torch.as_tensor(X, device=device),))
+        rows = weight > 0  # a row of weight 0 is not data
+        data = ModelData(
+            (
+                torch.as_tensor(X[rows], device=device),
+                torch.as_tensor(weight[rows], device=device),
+            )
+        )
         model = BetaBernoulliModel(prior.alpha, prior.beta, k)
         self._run_inference(
             model, data, default_guide=lambda model: BetaGuide(k).to(device)
         )
-        successes = X.sum(0)
+        successes = weight @ X
         self.posterior_alpha_ = prior.alpha + successes
-        self.posterior_beta_ = prior.beta + n - successes
+        self.posterior_beta_ = prior.beta + weight.sum() - successes
         return self
 
     # -- posterior ----------------------------------------------------------------

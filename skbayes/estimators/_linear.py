@@ -25,7 +25,13 @@ from ..priors import (
     resolve_noise_prior,
 )
 from ..priors._base import _HALF_LOG_2PI
-from ._base import BayesianEstimator, fit_method
+from ._base import (
+    SPARSE_FORMATS,
+    BayesianEstimator,
+    check_sample_weight,
+    dense_design,
+    fit_method,
+)
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when forming predictive draws, to bound memory at
@@ -147,7 +153,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
 
     # -- fitting -----------------------------------------------------------
     @fit_method
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Infer the posterior of the coefficients, intercept and noise.
 
         Parameters
@@ -156,16 +162,32 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative likelihood weights: row ``i``'s density is raised to
+            the power ``w_i``, so a whole-number weight equals repeating the
+            row (frequency weights, as in ``BayesianRidge``), and the noise's
+            degrees of freedom grow with ``sum(w)``. Rows of weight 0 are
+            left out. Every engine takes them.
 
         Returns
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            y_numeric=True,
+            accept_sparse=SPARSE_FORMATS,
+        )
+        X = dense_design(X)
         if y.dtype.kind not in "biuf":
             raise ValueError(
                 f"{type(self).__name__} needs numeric targets y; got dtype {y.dtype}."
             )
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X)
         data = LinearData.from_arrays(
             X,
             y,
@@ -173,8 +195,10 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             dtype=self._torch_dtype(X),
             device=resolve_device(self.device),
             batch_size=self.batch_size,
+            sample_weight=sample_weight,
         )
         noise = self._check_noise()
+        self._x_mean, self._y_mean = data.centre()
         model = LinearRegressionModel(
             self._coef_prior(),
             data.n_features,
@@ -183,10 +207,10 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
             noise_prior=resolve_noise_prior(self.noise_prior),
             fit_intercept=self.fit_intercept,
             intercept_prior=self.intercept_prior,
-            y_mean=float(data.y_mean),
+            y_mean=self._y_mean,
+            n_observations=data.n_observations,
             dtype=data.dtype,
         )
-        self._x_mean, self._y_mean = data.centre()
         model.check_data(data)
         self._run_inference(model, data)
         self.coef_ = self.posterior_samples_["coef"].mean(0)
@@ -213,7 +237,14 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     # -- prediction ----------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            accept_sparse=SPARSE_FORMATS,
+        )
+        return dense_design(X)
 
     def _observations(self, X, y):
         """Validated ``X``, numeric ``y`` and ArviZ's observed data."""
@@ -328,6 +359,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -536,7 +568,7 @@ class HorseshoeRegression(_BayesianLinearBase):
         }
         noise_scale = torch.as_tensor(draws["noise_scale"], dtype=torch.float64)
         with torch.no_grad():
-            scale, _ = model.prior.coef_scale(sites, noise_scale, model.n_samples)
+            scale, _ = model.prior.coef_scale(sites, noise_scale, model.n_observations)
         gram = data.column_sq_norms.cpu().to(torch.float64)
         ratio = gram * scale**2 / noise_scale.unsqueeze(-1) ** 2
         kappa = (1.0 / (1.0 + ratio)).numpy()

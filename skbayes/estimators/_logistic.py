@@ -18,7 +18,7 @@ from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
 from ..models import LogisticData, LogisticRegressionModel
 from ..priors import COEF_PRIORS, CoefPrior, Normal, resolve_coef_prior
-from ._base import BayesianEstimator, fit_method
+from ._base import SPARSE_FORMATS, BayesianEstimator, dense_design, fit_method
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when averaging over posterior draws, to bound memory at
@@ -161,6 +161,11 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     ):
         self._store_params(locals())
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified (dense_design)
+        return tags
+
     def _coef_prior(self) -> CoefPrior:
         if self.prior == "normal":
             return Normal(DEFAULT_COEF_SCALE)
@@ -184,7 +189,10 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS
+        )
+        X = dense_design(X)
         check_classification_targets(y)
         weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         self.classes_, labels = np.unique(y, return_inverse=True)
@@ -231,7 +239,14 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     # -- prediction --------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            accept_sparse=SPARSE_FORMATS,
+        )
+        return dense_design(X)
 
     def _probabilities(self, X, draws):
         """Yield ``(rows, probs)``, probs (draws, rows, classes) per block."""

@@ -15,6 +15,10 @@ from ._base import BayesianModule, ModelData, Start
 class BetaBernoulliModel(BayesianModule):
     """``p_j ~ Beta(alpha, beta)``, ``X[i, j] | p_j ~ Bernoulli(p_j)``.
 
+    The data are ``(X,)`` or ``(X, weight)``: row ``i``'s likelihood is
+    raised to the power ``weight[i]`` (``sample_weight``), so a whole-number
+    weight counts the row that many times.
+
     Parameters
     ----------
     alpha, beta : float
@@ -44,6 +48,15 @@ class BetaBernoulliModel(BayesianModule):
 
     >>> torch.allclose(model.log_joint(values, X), model.log_likelihood(values, X))
     True
+
+    A weight of 2 on the last row counts it twice:
+
+    >>> w = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64)
+    >>> twice = torch.cat([X, X[2:]])
+    >>> torch.allclose(
+    ...     model.log_likelihood(values, X, w), model.log_likelihood(values, twice)
+    ... )
+    True
     """
 
     def __init__(self, alpha: float, beta: float, n_columns: int, **kwargs):
@@ -56,14 +69,15 @@ class BetaBernoulliModel(BayesianModule):
         ones = self.anchor.new_ones(self.n_columns)
         return {"p": dist.Beta(self.alpha * ones, self.beta * ones).to_event(1)}
 
-    def observe(self, values, X):
-        with pyro.plate("data", X.shape[0]):
+    def observe(self, values, X, weight=None):
+        scale = 1.0 if weight is None else weight
+        with pyro.plate("data", X.shape[0]), pyro.poutine.scale(scale=scale):
             pyro.sample("x", dist.Bernoulli(probs=values["p"]).to_event(1), obs=X)
 
-    def log_likelihood(self, values, X):
+    def log_likelihood(self, values, X, weight=None):
         # Bernoulli likelihood through its sufficient statistics: O(k), not O(nk).
-        successes = X.sum(0)
-        failures = X.shape[0] - successes
+        successes, trials = _counts(X, weight)
+        failures = trials - successes
         p = values["p"]
         return (
             torch.xlogy(successes, p) + torch.xlogy(failures, torch.neg(p).add(1))
@@ -72,17 +86,25 @@ class BetaBernoulliModel(BayesianModule):
     # -- capabilities ---------------------------------------------------------
     def start(self, data: ModelData) -> Start:
         # The smoothed frequencies: inside the support even for 0 or n successes.
-        (X,) = data.arrays
-        return Start(values={"p": (X.sum(0) + 0.5) / (X.shape[0] + 1.0)})
+        successes, trials = _counts(*data.arrays)
+        return Start(values={"p": (successes + 0.5) / (trials + 1.0)})
 
     def exact_posterior(self, data: ModelData) -> BetaPosterior:
-        (X,) = data.arrays
-        successes = X.sum(0).cpu().numpy()
-        failures = X.shape[0] - successes
-        return BetaPosterior(self.alpha + successes, self.beta + failures)
+        successes, trials = _counts(*data.arrays)
+        successes = successes.cpu().numpy()
+        return BetaPosterior(
+            self.alpha + successes, self.beta + float(trials) - successes
+        )
 
     def placeholder_data(self) -> tuple:
-        return (self.anchor.new_zeros(0, self.n_columns),)
+        return (self.anchor.new_zeros(0, self.n_columns), self.anchor.new_zeros(0))
+
+
+def _counts(X: torch.Tensor, weight: torch.Tensor | None = None) -> tuple:
+    """Weighted successes per column and the total weight of the rows."""
+    if weight is None:
+        return X.sum(0), X.new_tensor(float(X.shape[0]))
+    return weight @ X, weight.sum()
 
 
 @dataclass(frozen=True)

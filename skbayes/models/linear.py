@@ -48,6 +48,12 @@ class LinearData(DesignData):
     of X. ``X'X`` (``gram``) is formed on first use: at ``d >> n`` nothing
     needs its ``d x d`` numbers, which would outweigh X.
 
+    Rows with weights ``w`` (``sample_weight``) are held centred on the
+    weighted means and scaled by ``sqrt(w)``: the squared residuals of the
+    scaled rows are then the weighted ones, and every engine samples them as
+    it samples unweighted rows, with ``n_observations = sum(w)`` for the
+    sample size. A row of weight 2 therefore counts as the same row twice.
+
     Examples
     --------
     >>> import numpy as np
@@ -66,6 +72,10 @@ class LinearData(DesignData):
     xty: torch.Tensor = None
     yty: torch.Tensor = None
     cached_gram: torch.Tensor | None = None
+    #: The rows' total weight, when they carry ``sample_weight``.
+    weight_sum: float | None = None
+    #: ``(mean(X), mean(y))`` weighted, for rows held already centred.
+    location: tuple[np.ndarray, float] | None = None
 
     @classmethod
     def from_arrays(
@@ -77,8 +87,24 @@ class LinearData(DesignData):
         dtype: torch.dtype,
         device: torch.device | str = "cpu",
         batch_size: int | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> LinearData:
-        """Share X and y with torch (no copy where possible) and summarise them."""
+        """Share X and y with torch (no copy where possible) and summarise them.
+
+        With ``sample_weight`` (non-negative, positive total), the rows of
+        zero weight are dropped and the others centred and scaled by
+        ``sqrt(w)``, which takes a copy of X.
+        """
+        if sample_weight is not None:
+            return cls._weighted(
+                X,
+                y,
+                np.asarray(sample_weight, dtype=np.float64),
+                fit_intercept=fit_intercept,
+                dtype=dtype,
+                device=device,
+                batch_size=batch_size,
+            )
         X_t, y_t = _as_tensors(X, y, dtype=dtype, device=device)
         n, d = X_t.shape
         x_mean = X_t.mean(0) if fit_intercept else X_t.new_zeros(d)
@@ -94,6 +120,28 @@ class LinearData(DesignData):
             yty=yty,
             batch_size=batch_size if minibatch else None,
         )
+
+    @classmethod
+    def _weighted(cls, X, y, weight, *, fit_intercept, **options) -> LinearData:
+        keep = weight > 0
+        X, y, weight = X[keep], y[keep], weight[keep]
+        d = X.shape[1]
+        x_mean = np.average(X, axis=0, weights=weight) if fit_intercept else None
+        y_mean = float(np.average(y, weights=weight)) if fit_intercept else 0.0
+        root = np.sqrt(weight)
+        centred_X = X - x_mean if fit_intercept else X
+        scaled_X = (root[:, None] * centred_X).astype(X.dtype, copy=False)
+        scaled_y = (root * (y - y_mean)).astype(X.dtype, copy=False)
+        data = cls.from_arrays(scaled_X, scaled_y, fit_intercept=False, **options)
+        data.weight_sum = float(weight.sum())
+        location = np.zeros(d, dtype=X.dtype) if x_mean is None else x_mean
+        data.location = (location.astype(X.dtype, copy=False), y_mean)
+        return data
+
+    @property
+    def n_observations(self) -> float:
+        """The sample size the rows stand for: their total weight, or their count."""
+        return self.n_samples if self.weight_sum is None else self.weight_sum
 
     @property
     def dtype(self) -> torch.dtype:
@@ -138,6 +186,8 @@ class LinearData(DesignData):
 
     def centre(self) -> tuple[np.ndarray, float]:
         """``(mean(X), mean(y))`` as numpy, for predictions on new rows."""
+        if self.location is not None:
+            return self.location
         return self.x_mean.cpu().numpy(), float(self.y_mean)
 
     def ridge_start(self) -> tuple[torch.Tensor, float]:
@@ -165,8 +215,9 @@ class LinearData(DesignData):
             eye = torch.eye(d, dtype=gram.dtype, device=gram.device)
             coef = torch.linalg.solve(gram + eye, xty)
             rss = float(yty - 2 * coef @ xty + coef @ gram @ coef)
-        var_y = yty / (n - 1) if n > 1 else 1.0
-        noise = max(rss / n, 1e-2 * var_y, 1e-6)
+        size = self.n_observations
+        var_y = yty / (size - 1) if size > 1 else 1.0
+        noise = max(rss / size, 1e-2 * var_y, 1e-6)
         return coef, float(np.sqrt(noise))
 
 
@@ -207,8 +258,8 @@ class LinearRegressionModel(BayesianModule):
     n_features : int
         Number of columns of X.
     n_samples : int
-        Number of rows in the full training set. Minibatches are scaled up to
-        it, and priors such as the regularised horseshoe use it.
+        Number of rows in the full training set; minibatches are scaled up to
+        it.
     noise : {"prior", "point"} or float
         ``"prior"`` samples the noise variance under ``noise_prior`` (with
         the default ``InverseGamma(0.1, 0.1)``, the tutorial's Gaussian
@@ -229,6 +280,12 @@ class LinearRegressionModel(BayesianModule):
         Mean of the training targets, which that evidence reads.
     init_noise_scale : float
         Starting value of the noise scale when ``noise="point"``.
+    n_observations : float, optional
+        The sample size the rows stand for: the total weight of rows that
+        carry ``sample_weight`` (see ``LinearData.from_arrays``), and
+        ``n_samples`` by default. The noise's degrees of freedom, the
+        intercept's variance and priors such as the regularised horseshoe
+        use it.
     **kwargs
         ``dtype`` and ``device``, passed to ``BayesianModule``.
 
@@ -297,6 +354,7 @@ class LinearRegressionModel(BayesianModule):
         intercept_prior: Normal | None = None,
         y_mean: float = 0.0,
         init_noise_scale: float = 1.0,
+        n_observations: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -304,6 +362,9 @@ class LinearRegressionModel(BayesianModule):
         self.prior = prior
         self.n_features = int(n_features)
         self.n_samples = int(n_samples)
+        self.n_observations = _sample_size(
+            self.n_samples if n_observations is None else n_observations
+        )
         self.noise = noise
         self.noise_prior = resolve_noise_prior(noise_prior)
         self.fit_intercept = bool(fit_intercept)
@@ -318,7 +379,10 @@ class LinearRegressionModel(BayesianModule):
             if not self.fit_intercept:
                 raise ValueError("intercept_prior needs fit_intercept=True.")
             self.effective_noise_prior = InterceptEvidence(
-                self.noise_prior, self.y_mean, self.n_samples, *self.intercept_loc_scale
+                self.noise_prior,
+                self.y_mean,
+                self.n_observations,
+                *self.intercept_loc_scale,
             )
         if noise == "point":
             self.noise_scale = PyroParam(
@@ -341,7 +405,7 @@ class LinearRegressionModel(BayesianModule):
                 like=self.anchor,
                 values=values,
                 noise_scale=noise_scale,
-                n_samples=self.n_samples,
+                n_samples=self.n_observations,
             )
         )
         return sites
@@ -379,13 +443,16 @@ class LinearRegressionModel(BayesianModule):
         A flat coefficient prior needs X of full column rank, and an
         improper noise prior enough rows for the degrees of freedom left.
         """
-        dof = self.n_samples - int(self.fit_intercept)
-        exact_fit = self.n_features >= dof
+        # Weighted rows carry more degrees of freedom than rows, but no more
+        # rank: the coefficients fit the rows exactly once d >= rows - 1.
+        dof = self.n_observations - int(self.fit_intercept)
+        max_rank = self.n_samples - int(self.fit_intercept)
+        exact_fit = self.n_features >= max_rank
         form = self.gaussian_form
         if form is not None and form.flat:
             # The centred X has rank n - 1 at most: no X'X needed to say so.
-            rank = dof
-            if self.n_features <= dof:
+            rank = max_rank
+            if self.n_features <= max_rank:
                 svals, _, _ = thin_svd_from_gram(
                     data.gram.to(torch.float64), data.xty.to(torch.float64)
                 )
@@ -414,7 +481,11 @@ class LinearRegressionModel(BayesianModule):
         if form.flat:
             check_flat_rank(len(svd[0]), self.n_features)
         return NormalLinearPosterior.from_stats(
-            svd, stats[2], self.n_samples, self._normal_spec(form), self.anchor.dtype
+            svd,
+            stats[2],
+            self.n_observations,
+            self._normal_spec(form),
+            self.anchor.dtype,
         )
 
     def _normal_spec(self, form: GaussianForm) -> NormalLinearSpec:
@@ -433,7 +504,9 @@ class LinearRegressionModel(BayesianModule):
             return LinearStart(coef=coef, noise_scale=noise_scale)
         # The conjugate answer given the noise's mode, and its covariance:
         # SVI then starts where the posterior is, not at a ridge guess.
-        conj = normal_prior_start(*data.stats, self.n_samples, self._normal_spec(form))
+        conj = normal_prior_start(
+            *data.stats, self.n_observations, self._normal_spec(form)
+        )
         covariance = {"coef": conj.coef_cov}
         if self.noise == "prior":
             sd = conj.log_noise_var_sd
@@ -463,7 +536,9 @@ class LinearRegressionModel(BayesianModule):
     def initial_values(self, start: Start) -> dict | None:
         if not isinstance(start, LinearStart):
             return start.values
-        init = self.prior.init_values(start.coef, start.noise_scale, self.n_samples)
+        init = self.prior.init_values(
+            start.coef, start.noise_scale, self.n_observations
+        )
         if self.noise == "prior":
             init["noise_var"] = start.coef.new_tensor(start.noise_scale**2)
         return init
@@ -481,7 +556,7 @@ class LinearRegressionModel(BayesianModule):
                 data.xty,
                 self.prior,
                 self.prior_sites(),
-                self.n_samples,
+                self.n_observations,
                 noise_var=noise_var,
             )
         return None
@@ -500,13 +575,13 @@ class LinearRegressionModel(BayesianModule):
         noise_scale = torch.as_tensor(derived["noise_scale"]).expand(coef.shape[0])
         if self.fit_intercept and self.intercept_loc_scale is not None:
             centred = sample_centred_intercept(
-                noise_scale, y_mean, self.n_samples, *self.intercept_loc_scale
+                noise_scale, y_mean, self.n_observations, *self.intercept_loc_scale
             )
             intercept = centred - coef @ coef.new_tensor(x_mean)
         elif self.fit_intercept:
             intercept = y_mean - coef @ coef.new_tensor(x_mean)
             noise = torch.randn_like(intercept)
-            intercept = intercept + noise_scale / np.sqrt(self.n_samples) * noise
+            intercept = intercept + noise_scale / np.sqrt(self.n_observations) * noise
         else:
             intercept = torch.zeros_like(noise_scale)
         out = {name: value.cpu().numpy() for name, value in latent.items()}
@@ -526,7 +601,7 @@ class LinearRegressionModel(BayesianModule):
         if self.intercept_loc_scale is None:
             return self.y_mean
         loc, scale = self.intercept_loc_scale
-        precision_data = self.n_samples / np.asarray(draws["noise_scale"]) ** 2
+        precision_data = self.n_observations / np.asarray(draws["noise_scale"]) ** 2
         weight = precision_data / (precision_data + 1.0 / scale**2)
         return float(np.mean(weight * self.y_mean + (1.0 - weight) * loc))
 
@@ -539,7 +614,7 @@ class LinearRegressionModel(BayesianModule):
 
     def derived(self, values):
         noise_scale = self.noise_scale_of(values)
-        out = self.prior.transform(values, noise_scale, self.n_samples)
+        out = self.prior.transform(values, noise_scale, self.n_observations)
         out["noise_scale"] = noise_scale
         return out
 
@@ -556,11 +631,21 @@ class LinearRegressionModel(BayesianModule):
         rows = torch.arange(len(y), device=y.device)
         with pyro.plate("data", self.n_samples, subsample=rows):
             pyro.sample("y", dist.Normal(mean, noise_scale), obs=y)
+        extra = self.n_observations - self.n_samples
+        if extra:
+            # Weighted rows are scaled by sqrt(w) (LinearData.from_arrays): the
+            # row densities above then hold n_samples of the n_observations
+            # normalising factors the weighted likelihood has.
+            pyro.factor(
+                "weight_normaliser", -extra * (torch.log(noise_scale) + _HALF_LOG_2PI)
+            )
         if self.fit_intercept:
             pyro.factor("intercept_marginal", self._intercept_log_factor(noise_scale))
 
     def _intercept_log_factor(self, noise_scale):
-        return torch.log(noise_scale) + 0.5 * math.log(2 * math.pi / self.n_samples)
+        return torch.log(noise_scale) + 0.5 * math.log(
+            2 * math.pi / self.n_observations
+        )
 
     def log_likelihood(self, values, X, y):
         derived = self.derived(values)
@@ -581,6 +666,7 @@ class LinearRegressionModel(BayesianModule):
                 y,
                 math.log(self.prior.global_scale),
                 self.n_samples,
+                self.n_observations,
                 self.fit_intercept,
             )
         prior_log_p, coef = self.prior.log_density(
@@ -588,7 +674,7 @@ class LinearRegressionModel(BayesianModule):
             n_features=self.n_features,
             like=self.anchor,
             noise_scale=noise_scale,
-            n_samples=self.n_samples,
+            n_samples=self.n_observations,
         )
         log_lik = self._log_likelihood_of(coef, noise_scale, X, y)
         return log_p + prior_log_p + log_lik
@@ -601,24 +687,33 @@ class LinearRegressionModel(BayesianModule):
         return self.effective_noise_prior.log_density(u), torch.exp(0.5 * u)
 
     def _log_likelihood_of(self, coef, noise_scale, X, y):
-        """``log p(y | coef, sigma)`` for rows of the data, scaled to ``n_samples``.
+        """``log p(y | coef, sigma)`` for rows of the data, scaled to all of them.
 
         With the intercept integrated out (see Notes) the density gains
-        ``log(sigma) + log(2 pi / n) / 2``, so in all
-        ``-w |r|^2 / (2 sigma^2) - (n - 1) log(sigma) + const``, with
-        ``w = n / rows`` scaling a minibatch up to the full data.
+        ``log(sigma) + log(2 pi / N) / 2``, so in all
+        ``-w |r|^2 / (2 sigma^2) - (N - 1) log(sigma) + const``, with
+        ``w = n_samples / rows`` scaling a minibatch up to the full data and
+        ``N = n_observations`` (the rows' total weight).
         """
         noise_scale = torch.as_tensor(noise_scale)
         resid = y - coef @ X.mT
         weight = self.n_samples / y.shape[-1]
         rss = torch.linalg.vecdot(resid, resid)
-        log_sigma_power = self.n_samples - int(self.fit_intercept)
+        log_sigma_power = self.n_observations - int(self.fit_intercept)
         log_lik = (-0.5 * weight) * rss * noise_scale.pow(-2)
-        constant = _likelihood_constant(self.n_samples, self.fit_intercept)
+        constant = _likelihood_constant(self.n_observations, self.fit_intercept)
         return log_lik - log_sigma_power * noise_scale.log() + constant
 
 
-def _likelihood_constant(n: int, fit_intercept: bool) -> float:
+def _sample_size(n: float) -> int | float:
+    """``n`` as an int when it is whole (no weights, or whole-number ones)."""
+    n = float(n)
+    if not n > 0:
+        raise ValueError(f"The sample size must be positive; got {n}.")
+    return int(n) if n.is_integer() else n
+
+
+def _likelihood_constant(n: float, fit_intercept: bool) -> float:
     """The likelihood's terms free of parameters, intercept factor included."""
     constant = -n * _HALF_LOG_2PI
     if fit_intercept:
@@ -642,11 +737,14 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
     ``n`` (``w = n / rows``):
 
     ``log p = t - softplus(2 (t - log tau0)) - sum softplus(2 u) - d t
-    - |z|^2 / 2 - w |r|^2 / (2 sigma^2) - (n - intercept) log sigma + const``.
+    - |z|^2 / 2 - w |r|^2 / (2 sigma^2) - (N - intercept) log sigma + const``,
+    where ``N`` (``n_obs``) is the rows' total weight, ``n`` without weights.
     """
 
     @staticmethod
-    def forward(ctx, log_tau, log_lambda, coef, noise_scale, X, y, log_tau0, n, fit):
+    def forward(
+        ctx, log_tau, log_lambda, coef, noise_scale, X, y, log_tau0, n, n_obs, fit
+    ):
         d = coef.shape[-1]
         inv_scale = torch.exp(-(log_tau.unsqueeze(-1) + log_lambda))
         z = coef * inv_scale
@@ -662,10 +760,10 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
         resid = y - coef @ X.mT
         rss = (resid * resid).sum(-1)
         weight = n / y.shape[-1]
-        power = n - int(fit)
+        power = n_obs - int(fit)
         inv_var = noise_scale.pow(-2)
         constant = _LOG_2_OVER_PI - log_tau0 + d * (_LOG_2_OVER_PI - _HALF_LOG_2PI)
-        constant += _likelihood_constant(n, fit)
+        constant += _likelihood_constant(n_obs, fit)
         log_lik = -0.5 * weight * rss * inv_var - power * noise_scale.log()
         ctx.save_for_backward(
             # d/dt, d/du, d/dcoef and d/dsigma of the log density.
@@ -687,5 +785,5 @@ class _CentredHorseshoeLogDensity(torch.autograd.Function):
             column * grad_lambda,
             column * grad_coef,
             noise,
-            *(None,) * 5,
+            *(None,) * 6,
         )

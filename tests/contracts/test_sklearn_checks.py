@@ -13,8 +13,8 @@ from skbayes import (
 _BINARY_ONLY = (
     "the check fits on continuous X; BetaBernoulliEstimator accepts binary "
     "data only and raises ValueError (covered by "
-    "tests/estimators/test_beta_bernoulli.py and tests/contracts/test_isolation.py "
-    "on binary data)"
+    "tests/estimators/test_beta_bernoulli.py, tests/contracts/test_isolation.py "
+    "and tests/estimators/test_sample_weight.py on binary data)"
 )
 BETA_BERNOULLI_EXPECTED_FAILURES = {
     check: _BINARY_ONLY
@@ -41,13 +41,39 @@ BETA_BERNOULLI_EXPECTED_FAILURES = {
         "check_fit_check_is_fitted",
         "check_n_features_in",
         "check_fit2d_predict1d",
+        "check_sample_weights_pandas_series",
+        "check_sample_weights_not_an_array",
+        "check_sample_weights_list",
+        "check_all_zero_sample_weights_error",
+        "check_sample_weights_shape",
+        "check_sample_weights_not_overwritten",
+        "check_sample_weight_equivalence_on_dense_data",
     ]
+}
+
+
+# sklearn asks that weighted rows predict exactly what repeated rows do. The
+# exact engine and the Gibbs kernels that work from X'X, X'y and y'y pass
+# (the statistics are equal); the horseshoe's Gibbs sampler at d > n
+# (Bhattacharya's) draws through an n x n system with one row per row, so the
+# two fits use different random streams and agree in distribution only, as
+# tests/estimators/test_sample_weight.py checks to Monte Carlo error.
+_WIDE_GIBBS_STREAMS = (
+    "the check's X is 15 x 30: Bhattacharya's sampler solves one n x n system "
+    "per sweep, so weighted and repeated rows draw different random streams; "
+    "they agree in distribution (tests/estimators/test_sample_weight.py)"
+)
+HORSESHOE_EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": _WIDE_GIBBS_STREAMS,
+    "check_sample_weight_equivalence_on_sparse_data": _WIDE_GIBBS_STREAMS,
 }
 
 
 def _expected_failures(estimator):
     if isinstance(estimator, BetaBernoulliEstimator):
         return BETA_BERNOULLI_EXPECTED_FAILURES
+    if isinstance(estimator, HorseshoeRegression) and estimator.inference == "gibbs":
+        return HORSESHOE_EXPECTED_FAILURES
     return {}
 
 

@@ -88,20 +88,27 @@ def test_direct_log_joint_equals_trace_any_shape(n, d, seed):
     st.sampled_from(["prior", "point", 0.7]),
     st.booleans(),
     st.sampled_from([(), (3,)]),
+    st.sampled_from([None, 31.5]),
     st.integers(0, 10_000),
 )
 def test_closed_form_log_density_equals_its_definition(
-    prior, noise, fit_intercept, batch, seed
+    prior, noise, fit_intercept, batch, n_observations, seed
 ):
     # LinearRegressionModel.log_density and the priors' closed forms must be
     # BayesianModule.log_density (log_joint through the constraint maps plus
     # the Jacobian), in value and gradient, for a batch of draws or one; the
-    # minibatch scaling (12 of 20 rows) is part of the likelihood checked.
+    # minibatch scaling (12 of 20 rows) is part of the likelihood checked, and
+    # so are weighted rows (20 rows of total weight 31.5).
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(12, 4, generator=gen, dtype=torch.float64)
     y = 2 * torch.randn(12, generator=gen, dtype=torch.float64)
     model = LinearRegressionModel(
-        prior.validate(), 4, 20, noise=noise, fit_intercept=fit_intercept
+        prior.validate(),
+        4,
+        20,
+        noise=noise,
+        fit_intercept=fit_intercept,
+        n_observations=n_observations,
     )
     unconstrained = {
         name: (2 * torch.randn((*batch, *site.shape()), generator=gen))

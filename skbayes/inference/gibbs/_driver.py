@@ -306,6 +306,7 @@ def run_gibbs(
     max_samples: int | None = None,
     verbose: bool = False,
     approximate_threshold: float | None = None,
+    n_observations: float | None = None,
 ) -> GibbsResult:
     """Sample the linear model's posterior by Gibbs sweeps.
 
@@ -398,6 +399,10 @@ def run_gibbs(
     target_ess, max_samples : optional
         Extend the chains until every quantity has ``target_ess`` effective
         draws, up to ``max_samples`` draws per chain (see ``drive``).
+    n_observations : float, optional
+        The sample size the rows stand for, when they are weighted rows
+        scaled by ``sqrt(w)`` (``sum(w)``; see ``LinearData``): it sets the
+        noise's degrees of freedom. Defaults to the number of rows.
 
     Returns
     -------
@@ -516,6 +521,7 @@ def run_gibbs(
         generator=generator,
         init={} if init is None else init,
         init_jitter=init_jitter,
+        n_observations=n_observations,
     )
     out, state = drive(
         kernel,

@@ -222,6 +222,7 @@ class GibbsKernel(SweepKernel):
             max_samples=MAX_GROWTH * settings.num_samples,
             verbose=settings.verbose,
             approximate_threshold=settings.approximate_threshold,
+            n_observations=model.n_observations,
         )
         if model.has_point_parameters:
             model = model.with_fixed_parameters({"noise_scale": result.noise_scale})
@@ -240,6 +241,7 @@ class GibbsKernel(SweepKernel):
         generator: torch.Generator,
         init: dict | None = None,
         init_jitter: float = 0.1,
+        n_observations: float | None = None,
     ) -> GibbsState:
         """Precompute what the sweeps need and return the starting state.
 
@@ -262,6 +264,9 @@ class GibbsKernel(SweepKernel):
             Starting values by site name, as in ``run_gibbs``.
         init_jitter : float
             Log-scale jitter of the starting values of chains after the first.
+        n_observations : float, optional
+            The sample size the rows stand for (``run_gibbs``); the rows by
+            default.
 
         Returns
         -------
@@ -286,8 +291,13 @@ class GibbsKernel(SweepKernel):
         self.init_values = {} if init is None else init
         self.init_jitter = init_jitter
         n, self.num_features = X.shape
-        self.dof = n - 1 if self.fit_intercept else n
+        self.n_observations = n if n_observations is None else n_observations
+        self.dof = self.n_observations - int(self.fit_intercept)
         self.var_y = float(y.var()) if n > 1 else 0.0
+        if self.n_observations != n:
+            # Weighted rows, scaled by sqrt(w) and centred on the weighted
+            # mean: their weighted variance.
+            self.var_y = float(y @ y) / max(self.dof, 1)
         self.default_var = self.var_y if self.var_y > 0 else 1.0
         noise_var = self._positive("noise_var", self._tensor(self.default_var))
         if not isinstance(self.noise, str):

@@ -66,7 +66,7 @@ class NormalGibbsKernel(GibbsKernel):
     sampler = "svd"
 
     def _start(self, noise_var, stats) -> NormalState:
-        n, d = self.X.shape
+        d = self.X.shape[1]
         # Array-valued loc and scale, and the flat prior, through the
         # standardised coefficients w of coef = loc + column_scale * w.
         self.form = self.prior.gaussian_form(d)
@@ -78,7 +78,12 @@ class NormalGibbsKernel(GibbsKernel):
             check_flat_rank(len(self.svd[0]), d)
         self.scale = self.form.scale
         self.marginal = NormalMarginal(
-            *self.svd[:2], y @ y, n, self.scale, self.fit_intercept, self.noise_prior
+            *self.svd[:2],
+            y @ y,
+            self.n_observations,
+            self.scale,
+            self.fit_intercept,
+            self.noise_prior,
         )
         if self.noise == "point":
             ml2 = self.marginal.mode(self.var_y, with_prior=False)
