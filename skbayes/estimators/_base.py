@@ -12,7 +12,11 @@ import scipy.sparse as sp
 import torch
 from pyro.infer.autoguide import AutoGuide
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from .._compat import (
     Interval,
@@ -43,19 +47,29 @@ def check_count(value, name: str) -> int:
     return int(value)
 
 
-#: scipy.sparse formats ``validate_data`` accepts for X (see ``dense_design``).
+#: scipy.sparse formats the estimators accept for X (see ``validate_design``).
 SPARSE_FORMATS = ("csr", "csc", "coo")
 
 
-def dense_design(X):
-    """``X`` as a dense array, if it came as a ``scipy.sparse`` matrix.
+def validate_design(estimator, X, y="no_validation", **kwargs):
+    """sklearn's ``validate_data`` for a float design matrix, sparse or dense.
 
     Every engine holds X dense (the centred X of a fit with an intercept is
-    dense anyway), so a sparse X, such as ``OneHotEncoder``'s output, is
-    converted once: it gives the posterior the same dense X gives, at the
-    memory of a dense X.
+    dense anyway), so a ``scipy.sparse`` X, such as ``OneHotEncoder``'s
+    output, is converted once: it gives the posterior the same dense X
+    gives, at the memory of a dense X. Returns X, or ``(X, y)`` with ``y``.
     """
-    return X.toarray() if sp.issparse(X) else X
+    out = validate_data(
+        estimator,
+        X,
+        y,
+        dtype=[np.float64, np.float32],
+        accept_sparse=SPARSE_FORMATS,
+        **kwargs,
+    )
+    X, y = out if isinstance(out, tuple) else (out, None)
+    X = X.toarray() if sp.issparse(X) else X
+    return X if y is None else (X, y)
 
 
 def check_sample_weight(sample_weight, X) -> np.ndarray:

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
@@ -26,11 +26,10 @@ from ..priors import (
 )
 from ..priors._base import _HALF_LOG_2PI
 from ._base import (
-    SPARSE_FORMATS,
     BayesianEstimator,
     check_sample_weight,
-    dense_design,
     fit_method,
+    validate_design,
 )
 from ._docs import engine_parameters, fit_attributes
 
@@ -173,15 +172,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
         -------
         self
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            y_numeric=True,
-            accept_sparse=SPARSE_FORMATS,
-        )
-        X = dense_design(X)
+        X, y = validate_design(self, X, y, y_numeric=True)
         if y.dtype.kind not in "biuf":
             raise ValueError(
                 f"{type(self).__name__} needs numeric targets y; got dtype {y.dtype}."
@@ -237,14 +228,7 @@ class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     # -- prediction ----------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            accept_sparse=SPARSE_FORMATS,
-        )
-        return dense_design(X)
+        return validate_design(self, X, reset=False)
 
     def _observations(self, X, y):
         """Validated ``X``, numeric ``y`` and ArviZ's observed data."""

@@ -11,14 +11,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
-    validate_data,
 )
 
 from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
 from ..models import LogisticData, LogisticRegressionModel
 from ..priors import COEF_PRIORS, CoefPrior, Normal, resolve_coef_prior
-from ._base import SPARSE_FORMATS, BayesianEstimator, dense_design, fit_method
+from ._base import BayesianEstimator, fit_method, validate_design
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when averaging over posterior draws, to bound memory at
@@ -163,7 +162,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # densified (dense_design)
+        tags.input_tags.sparse = True  # densified (validate_design)
         return tags
 
     def _coef_prior(self) -> CoefPrior:
@@ -189,10 +188,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         -------
         self
         """
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS
-        )
-        X = dense_design(X)
+        X, y = validate_design(self, X, y)
         check_classification_targets(y)
         weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         self.classes_, labels = np.unique(y, return_inverse=True)
@@ -239,14 +235,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
     # -- prediction --------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            accept_sparse=SPARSE_FORMATS,
-        )
-        return dense_design(X)
+        return validate_design(self, X, reset=False)
 
     def _probabilities(self, X, draws):
         """Yield ``(rows, probs)``, probs (draws, rows, classes) per block."""
