@@ -163,9 +163,9 @@ class BetaBernoulliEstimator(BayesianEstimator):
         self._run_inference(
             model, data, default_guide=lambda model: BetaGuide(k).to(device)
         )
-        successes = weight @ X
-        self.posterior_alpha_ = prior.alpha + successes
-        self.posterior_beta_ = prior.beta + weight.sum() - successes
+        # The closed form, whatever the engine: the model's own counts.
+        exact = model.exact_posterior(data)
+        self.posterior_alpha_, self.posterior_beta_ = exact.alpha, exact.beta
         return self
 
     # -- posterior ----------------------------------------------------------------

@@ -9,7 +9,6 @@ from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
 )
 
@@ -17,7 +16,12 @@ from .._compat import Interval, StrOptions
 from .._runtime import make_seed, resolve_device
 from ..models import LogisticData, LogisticRegressionModel
 from ..priors import COEF_PRIORS, CoefPrior, Normal, resolve_coef_prior
-from ._base import BayesianEstimator, fit_method, validate_design
+from ._base import (
+    BayesianEstimator,
+    check_sample_weight,
+    fit_method,
+    validate_design,
+)
 from ._docs import engine_parameters, fit_attributes
 
 # Rows per block when averaging over posterior draws, to bound memory at
@@ -190,7 +194,7 @@ class BayesianLogisticRegression(ClassifierMixin, BayesianEstimator):
         """
         X, y = validate_design(self, X, y)
         check_classification_targets(y)
-        weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        weight = check_sample_weight(sample_weight, X)
         self.classes_, labels = np.unique(y, return_inverse=True)
         present = np.unique(labels[weight > 0])
         if len(present) < 2:

@@ -125,17 +125,17 @@ class LinearData(DesignData):
     def _weighted(cls, X, y, weight, *, fit_intercept, **options) -> LinearData:
         keep = weight > 0
         X, y, weight = X[keep], y[keep], weight[keep]
-        d = X.shape[1]
-        x_mean = np.average(X, axis=0, weights=weight) if fit_intercept else None
-        y_mean = float(np.average(y, weights=weight)) if fit_intercept else 0.0
+        if fit_intercept:
+            x_mean = np.average(X, axis=0, weights=weight)
+            y_mean = float(np.average(y, weights=weight))
+        else:
+            x_mean, y_mean = np.zeros(X.shape[1]), 0.0
         root = np.sqrt(weight)
-        centred_X = X - x_mean if fit_intercept else X
-        scaled_X = (root[:, None] * centred_X).astype(X.dtype, copy=False)
+        scaled_X = (root[:, None] * (X - x_mean)).astype(X.dtype, copy=False)
         scaled_y = (root * (y - y_mean)).astype(X.dtype, copy=False)
         data = cls.from_arrays(scaled_X, scaled_y, fit_intercept=False, **options)
         data.weight_sum = float(weight.sum())
-        location = np.zeros(d, dtype=X.dtype) if x_mean is None else x_mean
-        data.location = (location.astype(X.dtype, copy=False), y_mean)
+        data.location = (x_mean.astype(X.dtype, copy=False), y_mean)
         return data
 
     @property

@@ -110,8 +110,7 @@ def test_weighted_horseshoe_at_d_above_rows_equals_repeated_rows():
         np.repeat(X, weight, 0), np.repeat(y, weight)
     )
     _assert_same_fit(weighted, repeated)
-    for name in ["tau"]:
-        assert_same_posterior(_draws(weighted, name), _draws(repeated, name))
+    assert_same_posterior(_draws(weighted, "tau"), _draws(repeated, "tau"))
 
 
 def test_the_exact_posterior_of_weighted_rows_is_that_of_repeated_rows():

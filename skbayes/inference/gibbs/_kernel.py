@@ -293,11 +293,12 @@ class GibbsKernel(SweepKernel):
         n, self.num_features = X.shape
         self.n_observations = n if n_observations is None else n_observations
         self.dof = self.n_observations - int(self.fit_intercept)
-        self.var_y = float(y.var()) if n > 1 else 0.0
         if self.n_observations != n:
             # Weighted rows, scaled by sqrt(w) and centred on the weighted
             # mean: their weighted variance.
             self.var_y = float(y @ y) / max(self.dof, 1)
+        else:
+            self.var_y = float(y.var()) if n > 1 else 0.0
         self.default_var = self.var_y if self.var_y > 0 else 1.0
         noise_var = self._positive("noise_var", self._tensor(self.default_var))
         if not isinstance(self.noise, str):
