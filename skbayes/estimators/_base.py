@@ -103,6 +103,35 @@ def fit_method(fit):
     return fit_completely
 
 
+#: Numbers of draws per call of ``mcmc_diagnostics`` (4 MiB of float64).
+_DIAGNOSTICS_BLOCK = 2**19
+
+
+def _blockwise_diagnostics(by_chain: dict) -> tuple[dict, dict]:
+    """``mcmc_diagnostics``, on blocks of each site's quantities.
+
+    Its transforms hold several copies of the draws they are given, which at
+    ``d >> n`` would outweigh X; the diagnostics of one quantity do not
+    depend on the others, so blocks of quantities give the same numbers.
+    """
+    n_eff, r_hat = {}, {}
+    for name, value in by_chain.items():
+        chains, draws = value.shape[:2]
+        flat = value.reshape(chains, draws, -1)
+        step = max(1, _DIAGNOSTICS_BLOCK // max(chains * draws, 1))
+        parts = [
+            mcmc_diagnostics({name: flat[:, :, start : start + step]})
+            for start in range(0, max(flat.shape[2], 1), step)
+        ]
+        n_eff[name], r_hat[name] = (
+            np.concatenate([np.reshape(part[k][name], -1) for part in parts]).reshape(
+                value.shape[2:]
+            )
+            for k in (0, 1)
+        )
+    return n_eff, r_hat
+
+
 class BayesianEstimator(BaseEstimator):
     """Base class of skbayes estimators.
 
@@ -254,7 +283,7 @@ class BayesianEstimator(BaseEstimator):
         """n_eff, r_hat (and divergences); warn when they look bad."""
         chains = result.num_chains
         by_chain = {k: v.reshape(chains, -1, *v.shape[1:]) for k, v in draws.items()}
-        n_eff, r_hat = mcmc_diagnostics(by_chain)
+        n_eff, r_hat = _blockwise_diagnostics(by_chain)
         divergences = result.divergences
         diagnostics = {
             "n_eff": n_eff,

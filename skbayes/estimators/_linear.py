@@ -118,6 +118,10 @@ def _regressor_doc(
     )
 
 
+#: Numbers per temporary when a (draws, d) array is summed a block at a time.
+_SUM_BLOCK = 2**19
+
+
 class _BayesianLinearBase(RegressorMixin, BayesianEstimator):
     """Shared parameters, fit, predict and posterior methods of the regressors."""
 
@@ -551,13 +555,25 @@ class HorseshoeRegression(_BayesianLinearBase):
             if name in draws
         }
         noise_scale = torch.as_tensor(draws["noise_scale"], dtype=torch.float64)
+        gram = data.column_sq_norms.cpu().to(torch.float64)
+        # 1 / (1 + gram * scale**2 / sigma**2), in the buffer of scale (which
+        # coef_scale makes anew) and with that expression's rounding: at
+        # d >> n each (draws, d) array weighs about as much as X.
         with torch.no_grad():
             scale, _ = model.prior.coef_scale(sites, noise_scale, model.n_observations)
-        gram = data.column_sq_norms.cpu().to(torch.float64)
-        ratio = gram * scale**2 / noise_scale.unsqueeze(-1) ** 2
-        kappa = (1.0 / (1.0 + ratio)).numpy()
+            kappa = scale.pow_(2)
+            torch.mul(gram, kappa, out=kappa)
+            kappa.div_(noise_scale.unsqueeze(-1) ** 2).add_(1.0).reciprocal_()
+        kappa = kappa.numpy()
         self.shrinkage_ = kappa.mean(0)
-        self.effective_nonzero_ = float((1.0 - kappa).sum(1).mean())
+        # sum(1 - kappa) per draw, a block of draws at a time for the same
+        # reason (each row's sum is the one the whole array would give).
+        block = max(1, _SUM_BLOCK // kappa.shape[1])
+        nonzero = [
+            (1.0 - kappa[start : start + block]).sum(1)
+            for start in range(0, len(kappa), block)
+        ]
+        self.effective_nonzero_ = float(np.concatenate(nonzero).mean())
         self.relevance_ = 1.0 - self.shrinkage_
 
     def _coef_prior(self):

@@ -177,7 +177,13 @@ class LinearData(DesignData):
 
     def full_arguments(self) -> tuple:
         X, y = self.arrays
-        return X - self.x_mean, y - self.y_mean
+        mean = self.x_mean
+        if mean.any() or mean.signbit().any():
+            X = X - mean
+        # else: no intercept, or rows held centred already (weighted ones):
+        # X - 0 is X, bit for bit, and a copy of X would only add its size
+        # to the fit's peak memory.
+        return X, y - self.y_mean
 
     def next_batch(self) -> tuple:
         X, y = self.arrays
@@ -409,6 +415,16 @@ class LinearRegressionModel(BayesianModule):
             )
         )
         return sites
+
+    def prior_site_names(self) -> list[str]:
+        """The names of ``prior_sites()``, in order.
+
+        Without building the noise site's distribution: pyro's
+        ``InverseGamma`` imports sympy on first use, which a caller that
+        needs only the names should not pay for before a large run.
+        """
+        names = ["noise_var"] if self.noise == "prior" else []
+        return names + list(self.prior.latent_sites(self.n_features, like=self.anchor))
 
     @property
     def has_dependent_sites(self) -> bool:

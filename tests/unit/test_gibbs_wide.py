@@ -141,3 +141,66 @@ def test_wide_fits_never_form_the_gram(monkeypatch):
     options = {"num_samples": 20, "num_warmup": 10, "target_ess": None}
     HorseshoeRegression(random_state=0, **options).fit(X, y)
     BayesianLinearRegression("laplace", random_state=0, **options).fit(X, y)
+
+
+def test_centring_copies_X_only_when_it_has_a_mean_to_subtract():
+    X, y, _ = make_sparse_regression(12, 40, n_nonzero=2, random_state=0)
+    original = X.copy()
+    for fit_intercept in (False, True):
+        data = LinearData.from_arrays(
+            X, y, fit_intercept=fit_intercept, dtype=torch.float64
+        )
+        Xc, _ = data.full_arguments()
+        # Without an intercept X - 0 is X: no copy of X's size.
+        assert np.shares_memory(Xc.numpy(), X) is not fit_intercept
+        np.testing.assert_array_equal(Xc.numpy(), X - data.x_mean.numpy())
+    np.testing.assert_array_equal(X, original)
+
+
+def test_run_gibbs_returns_the_sites_asked_for_with_the_same_draws():
+    Xc, yc, _ = _wide_problem()
+    every = _run(Xc, yc).samples
+    # Without coef, the sweeps write z over coef's buffer: the same numbers.
+    sites = ("noise_var", "tau", "lambda", "z")
+    asked = _run(Xc, yc, sites=sites).samples
+    assert list(asked) == list(sites)
+    for name in sites:
+        torch.testing.assert_close(asked[name], every[name], rtol=0, atol=0)
+    # The torch sweeps leave the others out too.
+    torch_run = _run(Xc, yc, backend="torch", sites=("coef",)).samples
+    assert list(torch_run) == ["coef"]
+
+
+def test_the_run_lets_go_of_its_data():
+    # The kernel and its numpy sweeps refer to each other only weakly, so
+    # the run's copy of X is freed when the run ends, not at some later
+    # collection of old objects.
+    import gc
+    import weakref
+
+    Xc, yc, _ = _wide_problem()
+    ref = weakref.ref(Xc)
+    gc.disable()
+    try:
+        _run(Xc, yc)
+        del Xc
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_diagnostics_by_blocks_of_quantities_are_those_of_the_whole(monkeypatch):
+    from skbayes.estimators import _base
+    from skbayes.posterior import mcmc_diagnostics
+
+    rng = np.random.default_rng(0)
+    draws = {"tau": rng.normal(size=(2, 30)), "z": rng.normal(size=(2, 30, 50))}
+    whole = mcmc_diagnostics(draws)
+    monkeypatch.setattr(_base, "_DIAGNOSTICS_BLOCK", 7 * 60)  # 7 at a time
+    blocks = _base._blockwise_diagnostics(draws)
+    for k in (0, 1):
+        for name in draws:
+            assert blocks[k][name].shape == whole[k][name].shape
+            # torch's reductions may round R-hat differently on another shape.
+            np.testing.assert_allclose(blocks[k][name], whole[k][name], rtol=1e-14)
+    np.testing.assert_array_equal(blocks[0]["z"], whole[0]["z"])  # n_eff

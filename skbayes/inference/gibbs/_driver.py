@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,7 +51,8 @@ class GibbsResult:
     ----------
     samples : dict of str to Tensor
         Draws after warm-up, shape ``(chains, draws, ...)``, in the dtype and
-        on the device of ``Xc``. Always ``"coef"`` (d,); ``"noise_var"`` when
+        on the device of ``Xc``, of the sites asked for (``sites``; all by
+        default): ``"coef"`` (d,); ``"noise_var"`` when
         ``noise="prior"``; for the horseshoe also ``"tau"``,
         ``"lambda"`` (d,) and ``"z" = coef / (tau * lambda)`` (d,), the
         non-centred sites of ``Horseshoe``.
@@ -307,6 +309,7 @@ def run_gibbs(
     verbose: bool = False,
     approximate_threshold: float | None = None,
     n_observations: float | None = None,
+    sites: Collection[str] | None = None,
 ) -> GibbsResult:
     """Sample the linear model's posterior by Gibbs sweeps.
 
@@ -403,6 +406,13 @@ def run_gibbs(
         The sample size the rows stand for, when they are weighted rows
         scaled by ``sqrt(w)`` (``sum(w)``; see ``LinearData``): it sets the
         noise's degrees of freedom. Defaults to the number of rows.
+    sites : collection of str, optional
+        The sites to return (all by default), such as the non-centred
+        horseshoe's ``"tau"``, ``"lambda"`` and ``"z"`` without ``"coef"``.
+        Without ``target_ess`` the kernel is told, so that it holds no draws
+        of the others (the horseshoe's CPU sweeps then write ``z`` over the
+        buffer of ``coef``); with it, every site is kept until the end, since
+        the target is checked on every site.
 
     Returns
     -------
@@ -523,6 +533,9 @@ def run_gibbs(
         init_jitter=init_jitter,
         n_observations=n_observations,
     )
+    sites = None if sites is None else frozenset(sites)
+    if sites is not None and target_ess is None:
+        kernel.kept_sites = sites
     out, state = drive(
         kernel,
         state,
@@ -533,7 +546,11 @@ def run_gibbs(
         verbose=verbose,
     )
     return GibbsResult(
-        samples={name: value.to(out_dtype) for name, value in out.items()},
+        samples={
+            name: value.to(out_dtype)
+            for name, value in out.items()
+            if sites is None or name in sites
+        },
         noise_scale=kernel.noise_scale(state),
         sampler=kernel.sampler,
         tau_update=kernel.tau_update,

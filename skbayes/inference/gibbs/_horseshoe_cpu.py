@@ -20,6 +20,7 @@ integrated out, which the torch path (and the Polya-Gamma kernel) call too.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -163,7 +164,10 @@ class HorseshoeCpuSweeps:
     """
 
     def __init__(self, kernel, seed: int, bounds: tuple[float, float, float]):
-        self.kernel = kernel
+        # A weak reference: the kernel holds the sweeps, and a cycle would
+        # keep the kernel's data (a centred copy of X) alive after the run,
+        # until the garbage collector next looked at old objects.
+        self.kernel = weakref.proxy(kernel)
         self.rng = np.random.default_rng(seed)
         self.scale2_min, self.scale2_max, self.log_bound = bounds
         d = self._take_data(kernel)
@@ -217,16 +221,7 @@ class HorseshoeCpuSweeps:
                 i = offset - num_warmup
                 kept["coef"][:, i], kept["noise_var"][:, i] = coef, var
                 kept["tau2"][:, i], kept["lam2"][:, i] = tau2, lam2
-        # The sites from the kept state, once: z from the *updated* scales,
-        # so that tau * lambda * z reproduces coef.
-        tau, lam = np.sqrt(kept["tau2"]), np.sqrt(kept["lam2"])
-        out = {
-            "coef": kept["coef"],
-            "noise_var": kept["noise_var"],
-            "tau": tau,
-            "lambda": lam,
-            "z": kept["coef"] / (tau[..., None] * lam),
-        }
+        out = self._sites(kept)
         as_tensor = torch.from_numpy
         new_state = HorseshoeState(
             as_tensor(var),
@@ -235,7 +230,30 @@ class HorseshoeCpuSweeps:
             as_tensor(lam2),
             state.log_steps,
         )
-        return {name: as_tensor(out[name]) for name in self.kernel.sites()}, new_state
+        return {name: as_tensor(value) for name, value in out.items()}, new_state
+
+    def _sites(self, kept: dict) -> dict[str, np.ndarray]:
+        """The sites of ``kernel.sites()`` the caller keeps, from the kept draws.
+
+        In the kept buffers where they can be, since at ``d >> n`` each holds
+        as many numbers as X does at a few hundred draws: ``lambda`` over
+        ``lambda**2``, and ``z`` over ``coef`` when ``coef`` is not wanted
+        (``kernel.kept_sites``). ``z`` comes from the *updated* scales, so
+        that ``tau * lambda * z`` reproduces ``coef``.
+        """
+        wanted = self.kernel.kept_sites
+        names = [n for n in self.kernel.sites() if wanted is None or n in wanted]
+        coef = kept["coef"]
+        tau = np.sqrt(kept["tau2"])
+        lam = np.sqrt(kept["lam2"], out=kept["lam2"])
+        out = {"coef": coef, "noise_var": kept["noise_var"], "tau": tau, "lambda": lam}
+        if "z" in names:
+            z = np.empty_like(coef) if "coef" in names else coef
+            # A draw at a time, so that tau * lambda is d numbers per chain.
+            for i in range(coef.shape[1]):
+                np.divide(coef[:, i], tau[:, i, None] * lam[:, i], out=z[:, i])
+            out["z"] = z
+        return {name: out[name] for name in names}
 
     def _coef(self, tau2, lam2, var, draws) -> tuple[np.ndarray, ...]:
         """``coef | sigma**2, tau, lambda``: Rue's draw, as ``sample_rue``.

@@ -27,6 +27,11 @@ class SweepKernel:
     torch between them) overrides it.
     """
 
+    #: The sites ``run_sweeps`` must return, or None for every site of
+    #: ``report``. ``run_gibbs`` narrows it to the sites its caller keeps, so
+    #: that a kernel need not hold draws that would be thrown away.
+    kept_sites: frozenset[str] | None = None
+
     def sample(self, state, step: int, *, warmup: bool):
         """One sweep from ``state``; returns the next state.
 
@@ -44,17 +49,22 @@ class SweepKernel:
     ) -> tuple[dict[str, torch.Tensor], object]:
         """``num_warmup`` warm-up sweeps, then ``count`` kept ones, from step ``first``.
 
-        Returns the kept draws of every site ``report`` gives, shape
-        ``(chains, count, ...)``, and the last state.
+        Returns the kept draws of every site ``report`` gives (of those in
+        ``kept_sites``, when set), shape ``(chains, count, ...)``, and the
+        last state.
         """
         kept = []
+        wanted = self.kept_sites
         for offset in range(num_warmup + count):
             state = self.sample(state, first + offset, warmup=offset < num_warmup)
             if offset >= num_warmup:
                 # The state at the end of a sweep is one draw of the chain.
                 # The draws are stacked once at the end: a copy into a buffer
                 # per site and draw would cost as much as a fifth of a sweep.
-                kept.append(self.report(state))
+                report = self.report(state)
+                if wanted is not None:
+                    report = {k: v for k, v in report.items() if k in wanted}
+                kept.append(report)
         out = {name: torch.stack([r[name] for r in kept], 1) for name in kept[0]}
         return out, state
 
@@ -208,6 +218,7 @@ class GibbsKernel(SweepKernel):
         exact_stats = gram is not None and gram.dtype == torch.float64
         result = run_gibbs(
             *data.arguments(),
+            sites=configured.prior_site_names(),
             prior=configured.prior,
             noise=model.noise,
             noise_prior=model.effective_noise_prior,
