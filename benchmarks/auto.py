@@ -25,9 +25,10 @@ thread:
     coefficient, 2 chains of 2,000 draws.
 ``sweep`` (only when named)
     Seconds per horseshoe Gibbs sweep (2 chains, Rue's sampler, the marginal
-    move of ``tau``) on the numpy and the torch backends, for d from 5 to
-    100, against the floor of each: one d x d Cholesky factorisation and two
-    triangular solves per chain.
+    move of ``tau``) on the numba, numpy and torch backends, for d from 5
+    to 100, against the floor of each: one d x d Cholesky factorisation and
+    two triangular solves per chain, called from Python (numpy, torch) or
+    inside one compiled loop (numba).
 ``grid`` (only when named)
     ``GridSearchCV`` of ``BayesianLinearRegression`` over the normal,
     Laplace and horseshoe priors with 5 folds, at n=200, d=50, against a
@@ -272,6 +273,38 @@ def _floor_seconds(d: int, chains: int, backend: str, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def _compiled_floor_seconds(d: int, chains: int, repeats: int) -> float:
+    """The same linear algebra inside one compiled loop: no calls to pay for.
+
+    It uses the compiled sweeps' own factorisation and solves, so that it is
+    the floor of exactly what they do.
+    """
+    import numba
+
+    from skbayes.inference.gibbs import _horseshoe_compiled as compiled
+
+    factor = compiled._cholesky_into
+    lower, upper = compiled._solve_lower, compiled._solve_lower_transposed
+
+    @numba.njit
+    def loop(matrix, b, chol, half, z, count):
+        for _ in range(count):
+            for _ in range(chains):
+                factor(matrix, chol)
+                lower(chol, b, half)
+                upper(chol, half, z)
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(2 * d, d))
+    matrix = np.eye(d) + A.T @ A
+    b = rng.normal(size=d)
+    buffers = (np.zeros((d, d)), np.zeros(d), np.zeros(d))
+    loop(matrix, b, *buffers, 1)
+    start = time.perf_counter()
+    loop(matrix, b, *buffers, repeats)
+    return (time.perf_counter() - start) / repeats
+
+
 def section_sweep(seeds: int) -> dict:
     """Seconds per horseshoe Gibbs sweep (2 chains, Rue, marginal tau move)."""
     import torch
@@ -286,7 +319,7 @@ def section_sweep(seeds: int) -> dict:
         )
         Xc, yc = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
         row = {"n": n, "d": d}
-        for backend in ("numpy", "torch"):
+        for backend in ("numba", "numpy", "torch"):
             times = []
             for seed in range(seeds):
                 start = time.perf_counter()
@@ -302,9 +335,15 @@ def section_sweep(seeds: int) -> dict:
                 )
                 times.append((time.perf_counter() - start) / 1000)
             row[f"{backend}_sweep_s"] = float(np.median(times))
-            row[f"{backend}_floor_s"] = _floor_seconds(d, 2, backend, 2000)
+            if backend != "numba":
+                row[f"{backend}_floor_s"] = _floor_seconds(d, 2, backend, 2000)
+        row["compiled_floor_s"] = _compiled_floor_seconds(d, 2, 20000)
         row["speedup"] = row["torch_sweep_s"] / row["numpy_sweep_s"]
         row["numpy_over_floor"] = row["numpy_sweep_s"] / row["numpy_floor_s"]
+        row["numba_over_numpy_floor"] = row["numba_sweep_s"] / row["numpy_floor_s"]
+        row["numba_over_compiled_floor"] = (
+            row["numba_sweep_s"] / row["compiled_floor_s"]
+        )
         rows.append(row)
     return {"rows": rows}
 
@@ -433,23 +472,29 @@ def markdown(results: dict) -> str:
         rows = [
             [
                 f"{r['n']} x {r['d']}",
+                f"{r['numba_sweep_s'] * 1e6:.1f}",
                 f"{r['numpy_sweep_s'] * 1e6:.0f}",
                 f"{r['torch_sweep_s'] * 1e6:.0f}",
-                fmt(r["speedup"], 2),
+                f"{r['compiled_floor_s'] * 1e6:.1f}",
                 f"{r['numpy_floor_s'] * 1e6:.0f}",
                 f"{r['torch_floor_s'] * 1e6:.0f}",
+                fmt(r["numba_over_compiled_floor"], 2),
+                fmt(r["numba_over_numpy_floor"], 2),
                 fmt(r["numpy_over_floor"], 2),
             ]
             for r in results["sweep"]["rows"]
         ]
         header = [
             "n x d",
+            "numba us/sweep",
             "numpy us/sweep",
             "torch us/sweep",
-            "speed-up",
+            "compiled floor us",
             "numpy floor us",
             "torch floor us",
-            "numpy / floor",
+            "numba / compiled floor",
+            "numba / numpy floor",
+            "numpy / numpy floor",
         ]
         lines += [markdown_table(header, rows), ""]
     if "grid" in results:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from pyro.ops.stats import split_gelman_rubin
 
 QUANTILES = (0.025, 0.5, 0.975)
 
@@ -172,10 +171,12 @@ def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
 
     The estimator of Pyro's ``effective_sample_size`` (Geyer's initial
     monotone sequence on the chains' pooled autocorrelations, as in Stan),
-    computed in numpy on a contiguous ``(chains, quantities, draws)`` copy:
-    Pyro's transposes, reductions over strided views and N x N running
-    minimum cost more, for 4,000 draws of 50 coefficients, than the Gibbs
-    sweeps that made them.
+    equal to it up to rounding. Pyro's transposes, Fourier transforms and
+    N x N running minimum cost more, for a few thousand draws of 50
+    coefficients, than the Gibbs sweeps that made them; here the
+    autocovariances are summed lag by lag, in compiled code, only as far as
+    the sequence needs them (``skbayes._chain_statistics``), and by Fourier
+    transforms for the quantities that need more than a few dozen lags.
 
     Examples
     --------
@@ -187,26 +188,107 @@ def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
     """
     value = draws.detach().cpu().double().numpy()
     chains, n = value.shape[:2]
-    event = value.shape[2:]
-    x = np.ascontiguousarray(value.reshape(chains, n, -1).transpose(0, 2, 1))
-    centred = x - x.mean(-1, keepdims=True)
-    size = 2 * _next_fast_len(n)
-    spectrum = np.fft.rfft(centred, n=size, axis=-1)
-    acov = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=size, axis=-1)[..., :n]
-    # Pyro's autocovariance: lag-k sums over n - k terms, rescaled so that
-    # lag 0 is the biased variance (constant chains count as correlated 1).
-    acov /= np.arange(n, 0, -1)
-    lag0 = acov[..., :1]
-    var_biased = centred.var(-1, keepdims=True)
+    ess = _effective_sample_size(np.ascontiguousarray(value.reshape(chains, n, -1)))
+    return torch.as_tensor(ess.reshape(value.shape[2:]), dtype=draws.dtype)
+
+
+def site_effective_sample_sizes(
+    draws_by_chain: Mapping[str, np.ndarray | torch.Tensor],
+) -> dict[str, np.ndarray]:
+    """``effective_sample_size`` of every site, computed in one pass.
+
+    Sites with fewer than 4 draws per chain get NaN.
+    """
+    stacked, layout = _stacked(draws_by_chain)
+    ess = _effective_sample_size(stacked) if stacked.shape[1] >= 4 else None
+    return _unstacked(ess, layout)
+
+
+def _stacked(draws_by_chain) -> tuple[np.ndarray, dict]:
+    """Every site's draws side by side, ``(chains, draws, quantities)``.
+
+    One contiguous array in the draws' own order, so that the diagnostics
+    make one pass over every quantity of every site (no transposed copy),
+    and the layout that ``_unstacked`` splits it back with.
+    """
+    blocks, layout, start = [], {}, 0
+    for name, value in draws_by_chain.items():
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+        value = np.asarray(value, dtype=float)
+        size = int(np.prod(value.shape[2:], dtype=int))
+        blocks.append(value.reshape(*value.shape[:2], size))
+        layout[name] = (start, value.shape[2:])
+        start += size
+    return np.concatenate(blocks, -1), layout
+
+
+def _unstacked(values: np.ndarray | None, layout: dict) -> dict[str, np.ndarray]:
+    """Per site, from one value per stacked quantity (NaN where None)."""
+    out = {}
+    for name, (start, shape) in layout.items():
+        size = int(np.prod(shape, dtype=int))
+        if values is None:
+            out[name] = np.full(shape, np.nan)
+        else:
+            out[name] = values[start : start + size].reshape(shape)
+    return out
+
+
+#: Lags summed directly before a quantity is left to the Fourier transforms:
+#: about where a pair of transforms of length 2n costs as much (each lag is
+#: n products; a transform about 5 n log2(2n) operations).
+_DIRECT_LAGS = 64
+
+
+def _effective_sample_size(x: np.ndarray) -> np.ndarray:
+    """The estimator of ``effective_sample_size`` on ``(chains, n, quantities)``."""
+    from ._chain_statistics import initial_monotone_tau, variance_stats
+
+    chains, n, _ = x.shape
+    if n < 2:
+        return np.full(x.shape[2], np.nan)
+    means, var_within, var_estimator = variance_stats(x)
+    centred = x - means[:, None, :]
+    tau = initial_monotone_tau(centred, var_estimator, var_within, _DIRECT_LAGS)
+    slow = np.flatnonzero(np.isnan(tau))
+    if slow.size:
+        tau[slow] = _transformed_tau(
+            np.ascontiguousarray(centred[..., slow].transpose(0, 2, 1)),
+            var_estimator[slow],
+            var_within[slow],
+        )
+    with np.errstate(divide="ignore"):
+        return chains * n / tau
+
+
+def _split_r_hat(x: np.ndarray) -> np.ndarray:
+    """Pyro's ``split_gelman_rubin`` on ``(chains, n, quantities)``, n >= 4."""
+    from ._chain_statistics import variance_stats
+
+    half = x.shape[1] // 2
+    _, var_within, var_estimator = variance_stats(
+        np.concatenate([x[:, :half], x[:, -half:]], 0)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(lag0 == 0, 1.0, acov / np.maximum(lag0, np.finfo(float).tiny))
-    gamma = (corr * var_biased).mean(0)  # (quantities, n)
-    var_within = x.var(-1, ddof=1).mean(0) if n > 1 else np.zeros(x.shape[1])
-    var_estimator = (n - 1) / n * var_within
-    if chains > 1:
-        var_estimator = var_estimator + x.mean(-1).var(0, ddof=1)
-    else:
-        var_within = var_estimator
+        return np.sqrt(var_estimator / var_within)
+
+
+def _transformed_tau(centred, var_estimator, var_within) -> np.ndarray:
+    """``initial_monotone_tau`` over every lag, autocovariances by FFT."""
+    from scipy import fft
+
+    n = centred.shape[-1]
+    # Zero-padding to 2n - 1 or more gives the linear autocovariance.
+    size = fft.next_fast_len(2 * n - 1, real=True)
+    spectrum = fft.rfft(centred, n=size, axis=-1)
+    np.multiply(spectrum, spectrum.conj(), out=spectrum)
+    acov = fft.irfft(spectrum, n=size, axis=-1)[..., :n]
+    # Pyro's autocovariance: lag-k sums over n - k terms, rescaled so that
+    # lag 0 is the biased variance. Pyro's normalised autocorrelation times
+    # that variance is the autocovariance itself (both are 0 for a constant
+    # chain), so the chains' mean autocovariance is taken directly.
+    gamma = acov.mean(0) / np.arange(n, 0, -1)  # (quantities, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = (var_estimator[:, None] - var_within[:, None] + gamma) / var_estimator[
             :, None
@@ -217,15 +299,7 @@ def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
         if pairs.shape[1] > 1:
             monotone = np.minimum.accumulate(np.maximum(pairs[:, 1:], 0.0), axis=1)
             tau = tau + 2.0 * monotone.sum(1)
-        ess = chains * n / tau
-    return torch.as_tensor(ess.reshape(event), dtype=draws.dtype)
-
-
-def _next_fast_len(size: int) -> int:
-    """The smallest 2**i 3**j 5**k >= ``size``, as Pyro pads its transforms."""
-    from scipy.fft import next_fast_len
-
-    return next_fast_len(size, real=True)
+    return tau
 
 
 def mcmc_diagnostics(
@@ -267,15 +341,11 @@ def mcmc_diagnostics(
     >>> r_hat["mu"]
     array(nan)
     """
-    n_eff, r_hat = {}, {}
-    for name, draws in draws_by_chain.items():
-        value = torch.as_tensor(np.asarray(draws, dtype=float))
-        n_eff[name] = effective_sample_size(value).numpy()
-        if value.shape[1] >= 4:
-            r_hat[name] = split_gelman_rubin(value, chain_dim=0, sample_dim=1).numpy()
-        else:
-            r_hat[name] = np.full(value.shape[2:], np.nan)
-    return n_eff, r_hat
+    stacked, layout = _stacked(draws_by_chain)
+    if stacked.shape[1] < 4:
+        return _unstacked(None, layout), _unstacked(None, layout)
+    n_eff = _unstacked(_effective_sample_size(stacked), layout)
+    return n_eff, _unstacked(_split_r_hat(stacked), layout)
 
 
 @dataclass(frozen=True)

@@ -314,10 +314,12 @@ def _horseshoe_problem(fit_intercept, noise_prior=HS_NOISE_PRIOR):
     ("fit_intercept", "tau_update", "sampler", "backend"),
     [
         (True, "both", "auto", "auto"),  # torch: blocked moves
-        (False, "auto", "auto", "auto"),  # numpy, marginal
+        (False, "auto", "auto", "auto"),  # numba, marginal
+        (True, "marginal", "auto", "numpy"),
         (True, "marginal", "auto", "torch"),
         (True, "marginal", "bhattacharya", "torch"),
-        (True, "conjugate", "auto", "auto"),  # numpy
+        (True, "conjugate", "auto", "auto"),  # numba
+        (True, "conjugate", "auto", "numpy"),
         (True, "conjugate", "auto", "torch"),
         (True, "blocked", "auto", "auto"),
         (True, "blocked", "bhattacharya", "torch"),
@@ -758,12 +760,35 @@ def test_numpy_backend_refuses_the_moves_it_lacks(small_data, kwargs):
         run_gibbs(Xc, yc, prior=Horseshoe(), backend="numpy", **kwargs)
 
 
-def test_numpy_backend_is_seeded_and_reports_the_kernel_state(small_data):
-    # The numpy sweeps draw from a generator seeded by the torch one: one
-    # seed gives one run, and tau * lambda * z reproduces coef.
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tau_update": "both"},
+        {"sampler": "bhattacharya"},
+        {"noise_prior": HalfCauchy(1.0)},  # its MH step calls back into Python
+    ],
+)
+def test_numba_backend_refuses_what_it_does_not_compile(small_data, kwargs):
+    Xc, yc = _centred(*small_data)
+    with pytest.raises(ValueError, match="backend='numba'"):
+        run_gibbs(Xc, yc, prior=Horseshoe(), backend="numba", **kwargs)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_cpu_backends_are_seeded_and_report_the_kernel_state(small_data, backend):
+    # The CPU sweeps draw from a generator seeded by the torch one: one seed
+    # gives one run, and tau * lambda * z reproduces coef.
     Xc, yc = _centred(*small_data)
     runs = [
-        run_gibbs(Xc, yc, prior=Horseshoe(), num_samples=50, num_chains=2, seed=s)
+        run_gibbs(
+            Xc,
+            yc,
+            prior=Horseshoe(),
+            backend=backend,
+            num_samples=50,
+            num_chains=2,
+            seed=s,
+        )
         for s in (3, 3, 4)
     ]
     a, b, c = (r.samples for r in runs)

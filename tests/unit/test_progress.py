@@ -195,6 +195,7 @@ def _data(n=30, d=4, seed=0):
     ("prior", "backend", "shape"),
     [
         ("normal", "auto", (30, 4)),
+        ("horseshoe", "numba", (30, 4)),
         ("horseshoe", "numpy", (30, 4)),
         ("horseshoe", "torch", (30, 4)),
         ("horseshoe", "auto", (10, 15)),  # wider than long: Bhattacharya's draw

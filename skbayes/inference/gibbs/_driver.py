@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 
 from ...priors import CoefPrior, NoisePrior, resolve_noise_prior
@@ -40,7 +41,7 @@ _PRIOR_KERNELS = ("normal", "horseshoe", "laplace", "student_t")
 
 Sampler = Literal["auto", "rue", "bhattacharya"]
 TauUpdate = Literal["auto", "both", "conjugate", "marginal", "blocked"]
-Backend = Literal["auto", "numpy", "torch"]
+Backend = Literal["auto", "numba", "numpy", "torch"]
 
 
 @dataclass(frozen=True)
@@ -187,17 +188,15 @@ def _final_line(out: dict, num_warmup: int, draws: int, ess, target_ess) -> str:
 
 def _min_ess(draws: dict) -> float:
     """The smallest effective sample size over every entry of every site."""
-    from ...posterior import effective_sample_size
+    from ...posterior import site_effective_sample_sizes
 
-    worst = math.inf
-    for value in draws.values():
-        if value.shape[1] < 4:
-            return 0.0
-        ess = effective_sample_size(value.double())
-        ess = ess[torch.isfinite(ess)]
-        if ess.numel():
-            worst = min(worst, float(ess.min()))
-    return worst
+    if next(iter(draws.values())).shape[1] < 4:
+        return 0.0
+    ess = np.concatenate(
+        [v.reshape(-1) for v in site_effective_sample_sizes(draws).values()]
+    )
+    ess = ess[np.isfinite(ess)]
+    return float(ess.min()) if ess.size else math.inf
 
 
 def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:
@@ -272,9 +271,9 @@ def _check_options(
         raise ValueError(
             f"sampler must be 'auto', 'rue' or 'bhattacharya', got {sampler!r}."
         )
-    if backend not in ("auto", "numpy", "torch"):
+    if backend not in ("auto", "numba", "numpy", "torch"):
         raise ValueError(
-            f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}."
+            f"backend must be 'auto', 'numba', 'numpy' or 'torch', got {backend!r}."
         )
     if threshold is not None and not (
         isinstance(threshold, (int, float)) and 0 < threshold < math.inf
@@ -373,15 +372,19 @@ def run_gibbs(
         ``d <= 2 n`` and ``"both"`` otherwise, the choice that gave the most
         effective draws per second of ``tau`` and the coefficients at the
         sizes measured (``docs/benchmarks.md``, "Gibbs").
-    backend : {"auto", "numpy", "torch"}
+    backend : {"auto", "numba", "numpy", "torch"}
         Horseshoe only: where the sweeps run. ``"numpy"`` keeps the chains
         in numpy arrays and calls LAPACK directly (``HorseshoeCpuSweeps``),
         which costs several times less per sweep than torch's per-operation
         dispatch at the sizes Rue's sampler serves; it needs the CPU,
         ``sampler="rue"`` and ``tau_update`` ``"conjugate"`` or
-        ``"marginal"``. ``"torch"`` runs every sweep in torch, on any
-        device. ``"auto"`` takes ``"numpy"`` where it applies. Both make the
-        same moves, with different random streams. With
+        ``"marginal"``. ``"numba"`` runs the same sweeps as one compiled
+        loop (``HorseshoeCompiledSweeps``), which removes the numpy calls'
+        overhead as well; it needs, besides, a noise that is fixed, a point
+        estimate, or sampled under a conjugate prior. ``"torch"`` runs every
+        sweep in torch, on any device. ``"auto"`` takes ``"numba"``, else
+        ``"numpy"``, where they apply. All make the same moves, with
+        different random streams. With
         ``sampler="bhattacharya"`` the numpy sweeps make the collapsed moves
         of ``tau`` and ``sigma**2`` by slice sampling on an
         eigendecomposition (``WideHorseshoeSweeps``), not by Metropolis.

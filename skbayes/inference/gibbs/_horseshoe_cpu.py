@@ -211,16 +211,9 @@ class HorseshoeCpuSweeps:
             "lam2": np.empty((chains, count, d)),
             "noise_var": np.empty((chains, count)),
         }
-        for offset in range(num_warmup + count):
-            warmup = offset < num_warmup
-            draws = self.variates.next()
-            coef, tau2, var = self._coef(tau2, lam2, var, draws)
-            var = self._noise(coef, var, first + offset, warmup, draws)
-            tau2, lam2 = self._scales(coef, tau2, lam2, draws)
-            if not warmup:
-                i = offset - num_warmup
-                kept["coef"][:, i], kept["noise_var"][:, i] = coef, var
-                kept["tau2"][:, i], kept["lam2"][:, i] = tau2, lam2
+        coef, tau2, lam2, var = self._sweep(
+            (coef, tau2, lam2, var), kept, first=first, num_warmup=num_warmup
+        )
         out = self._sites(kept)
         as_tensor = torch.from_numpy
         new_state = HorseshoeState(
@@ -254,6 +247,26 @@ class HorseshoeCpuSweeps:
                 np.divide(coef[:, i], tau[:, i, None] * lam[:, i], out=z[:, i])
             out["z"] = z
         return {name: out[name] for name in names}
+
+    def _sweep(self, state, kept, *, first: int, num_warmup: int) -> tuple:
+        """Run the sweeps, writing the kept ones into ``kept``; return the state.
+
+        ``state`` and the result are ``(coef, tau2, lam2, noise_var)`` as numpy
+        arrays; ``kept`` holds a buffer per site with room for the kept draws.
+        """
+        coef, tau2, lam2, var = state
+        count = kept["tau2"].shape[1]
+        for offset in range(num_warmup + count):
+            warmup = offset < num_warmup
+            draws = self.variates.next()
+            coef, tau2, var = self._coef(tau2, lam2, var, draws)
+            var = self._noise(coef, var, first + offset, warmup, draws)
+            tau2, lam2 = self._scales(coef, tau2, lam2, draws)
+            if not warmup:
+                i = offset - num_warmup
+                kept["coef"][:, i], kept["noise_var"][:, i] = coef, var
+                kept["tau2"][:, i], kept["lam2"][:, i] = tau2, lam2
+        return coef, tau2, lam2, var
 
     def _coef(self, tau2, lam2, var, draws) -> tuple[np.ndarray, ...]:
         """``coef | sigma**2, tau, lambda``: Rue's draw, as ``sample_rue``.

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from ...priors import NoisePrior
+from ._horseshoe_compiled import HorseshoeCompiledSweeps
 from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, marginal_log_tau
 from ._horseshoe_wide import WideHorseshoeSweeps
 from ._kernel import GibbsKernel, GibbsState
@@ -63,6 +64,13 @@ _TAU_MOVES = {
     "marginal": "marginal",
     "both": "conjugate",
     "blocked": None,
+}
+
+#: The CPU sweeps by ``(backend, sampler)``.
+_CPU_SWEEPS = {
+    ("numba", "rue"): HorseshoeCompiledSweeps,
+    ("numpy", "rue"): HorseshoeCpuSweeps,
+    ("numpy", "bhattacharya"): WideHorseshoeSweeps,
 }
 
 
@@ -196,13 +204,12 @@ class HorseshoeGibbsKernel(GibbsKernel):
         self.yty = y @ y
         self.backend = self._backend(X.device)
         self._cpu = None
-        if self.backend == "numpy":
+        if self.backend != "torch":
             seed = int(torch.randint(2**62, (), generator=self.generator))
             bounds = (_SCALE2_MIN, _SCALE2_MAX, *_LOG_BOUND)
-            if sampler == "rue":
-                self._cpu = HorseshoeCpuSweeps(self, seed, bounds[:3])
-            else:
-                self._cpu = WideHorseshoeSweeps(self, seed, bounds)
+            if sampler == "rue":  # no collapsed move of sigma**2 to bound
+                bounds = bounds[:3]
+            self._cpu = _CPU_SWEEPS[self.backend, sampler](self, seed, bounds)
         return HorseshoeState(
             noise_var,
             None,
@@ -213,22 +220,41 @@ class HorseshoeGibbsKernel(GibbsKernel):
         )
 
     def _backend(self, device: torch.device) -> str:
-        """``"numpy"`` or ``"torch"``: where the sweeps run (see ``run_gibbs``)."""
+        """``"numba"``, ``"numpy"`` or ``"torch"``: where the sweeps run.
+
+        See ``run_gibbs``.
+        """
         backend = self.options["backend"]
+        on_cpu = device.type == "cpu"
         # Rue's numpy sweeps have no blocked moves; Bhattacharya's make all.
         numpy_moves = self.sampler == "bhattacharya" or self.tau_update in (
             "conjugate",
             "marginal",
         )
-        if backend == "numpy" and not (device.type == "cpu" and numpy_moves):
+        compiled = (
+            on_cpu and self.sampler == "rue" and HorseshoeCompiledSweeps.supports(self)
+        )
+        if backend == "numpy" and not (on_cpu and numpy_moves):
             raise ValueError(
                 "backend='numpy' runs the horseshoe's sweeps on the CPU, with "
                 "sampler='bhattacharya' or with tau_update 'conjugate' or "
                 f"'marginal'; got device {device.type!r}, sampler "
                 f"{self.sampler!r} and tau_update {self.tau_update!r}."
             )
+        if backend == "numba" and not compiled:
+            raise ValueError(
+                "backend='numba' runs Rue's horseshoe sweeps compiled on the "
+                "CPU: it needs numba, sampler='rue', tau_update 'conjugate' or "
+                "'marginal', and a noise that is fixed, a point estimate or "
+                f"sampled under a conjugate prior; got device {device.type!r}, "
+                f"sampler {self.sampler!r}, tau_update {self.tau_update!r} and "
+                f"noise {self.noise!r} under {self.noise_prior!r}."
+            )
         if backend == "auto":
-            backend = "numpy" if device.type == "cpu" and numpy_moves else "torch"
+            if compiled:
+                backend = "numba"
+            else:
+                backend = "numpy" if on_cpu and numpy_moves else "torch"
         if self.approximate_threshold is not None and not (
             backend == "numpy" and self.sampler == "bhattacharya"
         ):
