@@ -15,9 +15,11 @@ Sections, each timed against its peers in the same run:
     the approximate sampler.
 ``memory``
     What a whole default fit (100 draws per chain) adds to the resident
-    memory at its peak, in a fresh process (``/proc/self/clear_refs``
-    resets the peak before the fit), as a multiple of the size of X, at
-    n = 500 and d up to 50,000.
+    memory at its peak (``/proc/self/clear_refs`` resets the peak before the
+    fit), as a multiple of the size of X, at n = 500 and d up to 50,000: in
+    a fresh process ("cold": the first fit also loads the code it runs),
+    and after a warm-up fit on a small wide problem ("warm": what grows
+    with the data).
 ``agreement``
     The approximate sampler against the exact one on one data set: the
     largest difference of posterior means over the coefficients, in
@@ -32,6 +34,7 @@ stdout.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -166,15 +169,22 @@ def status(field):
     return int(re.search(field + r":\\s+(\\d+) kB", text).group(1)) * 1024
 
 n, d, threshold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+warm = sys.argv[4] == "warm"
+warnings.simplefilter("ignore")
+options = dict(
+    num_samples=100, num_warmup=50, target_ess=None, random_state=0,
+    approximate_threshold=None if threshold == "none" else float(threshold),
+)
+if warm:
+    # The same fit on a small wide problem first: it loads the code a fit
+    # uses (imports, compiled functions) once per process, so that what is
+    # measured next is the memory that grows with the data.
+    HorseshoeRegression(**options).fit(*make_sparse_regression(20, 60)[:2])
 X, y, _ = make_sparse_regression(n, d, n_nonzero=10, random_state=0)
 before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # resets VmHWM, the peak, to the current RSS
-warnings.simplefilter("ignore")
-HorseshoeRegression(
-    num_samples=100, num_warmup=50, target_ess=None, random_state=0,
-    approximate_threshold=None if threshold == "none" else float(threshold),
-).fit(X, y)
+HorseshoeRegression(**options).fit(X, y)
 print(before, status("VmHWM"), X.nbytes)
 """
 
@@ -183,9 +193,12 @@ def section_memory(seeds: int) -> dict:
     """Peak RSS of a fit in a fresh process, against the size of X."""
     rows = []
     for n, d in ((500, 5000), (500, 20_000), (500, 50_000)):
-        for threshold in ("none", str(THRESHOLD)):
+        for threshold, start in itertools.product(
+            ("none", str(THRESHOLD)), ("cold", "warm")
+        ):
+            command = [sys.executable, "-c", _MEMORY_CHILD, str(n), str(d)]
             out = subprocess.run(
-                [sys.executable, "-c", _MEMORY_CHILD, str(n), str(d), threshold],
+                [*command, threshold, start],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -195,6 +208,8 @@ def section_memory(seeds: int) -> dict:
                 "n": n,
                 "d": d,
                 "approximate_threshold": threshold,
+                # "cold": the process's first fit, which also loads code.
+                "start": start,
                 "x_mib": x_bytes / 2**20,
                 # What the fit added to the resident memory at its peak, and
                 # that plus X itself, over the size of X.
@@ -326,6 +341,7 @@ def markdown(results: dict) -> str:
                 str(r["n"]),
                 str(r["d"]),
                 r["approximate_threshold"],
+                r.get("start", "cold"),
                 r["x_mib"],
                 r["fit_peak_over_x"],
                 r["fit_added_over_x"],
@@ -337,6 +353,7 @@ def markdown(results: dict) -> str:
             "n",
             "d",
             "threshold",
+            "process",
             "X MiB",
             "peak / X",
             "fit's share / X",

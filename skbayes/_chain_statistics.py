@@ -79,8 +79,8 @@ def initial_monotone_tau(
     quantity this did not settle: its sequence had not reached 0 by
     ``max_lag``, or its pooled variance is not positive.
 
-    Each lag is summed for every quantity at once, the innermost loop
-    running along the contiguous quantities, until every quantity is
+    Each lag is summed for every unsettled quantity at once, the innermost
+    loop running along the contiguous quantities, until every quantity is
     settled.
     """
     chains, n, quantities = centred.shape
@@ -88,7 +88,8 @@ def initial_monotone_tau(
     total = np.zeros(quantities)
     running = np.full(quantities, np.inf)
     active = var_estimator > 0.0
-    remaining = active.sum()
+    unsettled = np.flatnonzero(active)
+    remaining = len(unsettled)
     pair = np.empty(quantities)
     acov = np.empty(quantities)
     finished = True
@@ -106,8 +107,14 @@ def initial_monotone_tau(
             for c in range(chains):
                 for s in range(n - t):
                     early, late = centred[c, s], centred[c, s + t]
-                    for q in range(quantities):
-                        acov[q] += early[q] * late[q]
+                    if 2 * remaining > quantities:
+                        # Most are unsettled: every quantity, vectorised.
+                        for q in range(quantities):
+                            acov[q] += early[q] * late[q]
+                    else:
+                        for j in range(remaining):
+                            q = unsettled[j]
+                            acov[q] += early[q] * late[q]
             for q in range(quantities):
                 pooled = var_estimator[q]
                 gamma = acov[q] / (chains * (n - t))
@@ -122,9 +129,13 @@ def initial_monotone_tau(
             if running[q] == 0.0:
                 tau[q] = total[q]
                 active[q] = False
-                remaining -= 1
             else:
                 total[q] += 2.0 * running[q]
+        remaining = 0
+        for q in range(quantities):
+            if active[q]:
+                unsettled[remaining] = q
+                remaining += 1
     if finished:
         for q in range(quantities):
             if active[q]:

@@ -302,6 +302,11 @@ def _transformed_tau(centred, var_estimator, var_within) -> np.ndarray:
     return tau
 
 
+#: Split R-hat above this warns, and keeps an adaptive Gibbs run going: the
+#: threshold of Vehtari, Gelman, Simpson, Carpenter and Buerkner (2021).
+R_HAT_LIMIT = 1.01
+
+
 def mcmc_diagnostics(
     draws_by_chain: Mapping[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

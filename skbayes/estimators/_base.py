@@ -35,9 +35,13 @@ from ..inference.auto import AUTO, choose_engine
 from ..inference.base import warn_convergence
 from ..inference.guides import check_guide_spec, stored_guide
 from ..inference.svi import draw_from_guide
-from ..posterior import FittedPosterior, PosteriorSummary, mcmc_diagnostics, summarize
-
-R_HAT_LIMIT = 1.01
+from ..posterior import (
+    R_HAT_LIMIT,
+    FittedPosterior,
+    PosteriorSummary,
+    mcmc_diagnostics,
+    summarize,
+)
 
 
 def check_count(value, name: str) -> int:

@@ -850,6 +850,25 @@ def test_drive_extends_short_runs_until_the_target_ess(rho, num_samples, expecte
     assert out["x"].shape == (2, expected)
 
 
+def test_drive_runs_on_while_r_hat_is_over_the_limit(monkeypatch):
+    # The effective sample size is over the target from the start; the first
+    # check's R-hat (1.02) is not, the second's (1.005) is: one extension of
+    # a quarter of the draws, then the run stops.
+    from skbayes.inference.gibbs import _driver
+
+    checks = iter([(1000.0, 1.02), (1000.0, 1.005)])
+    monkeypatch.setattr(_driver, "_mixing", lambda draws: next(checks))
+    out, _ = _driver.drive(
+        _AR1Kernel(0.0),
+        torch.zeros(2, dtype=torch.float64),
+        num_samples=500,
+        num_warmup=0,
+        target_ess=400,
+        max_samples=2000,
+    )
+    assert out["x"].shape == (2, 625)
+
+
 def test_drive_asks_for_the_missing_draws_not_the_cap():
     # rho = 0.5 gives 1/3 effective draw per sweep: 2 x 300 draws give about
     # 200, so about 2 x 600 reach 400. The extension sized from the ESS rate

@@ -18,6 +18,43 @@ def test_effective_sample_size_is_pyros_estimator(shape):
     torch.testing.assert_close(effective_sample_size(draws), expected)
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.9, 0.995])
+@pytest.mark.parametrize("chains", [1, 3])
+def test_effective_sample_size_is_pyros_however_many_lags_it_needs(rho, chains):
+    # rho = 0.995 needs hundreds of lags, past the ones summed directly:
+    # those quantities take the Fourier transforms. A constant quantity
+    # (zero variance) gives NaN (Pyro's gives NaN for every quantity beside
+    # it, so it is compared on the others alone).
+    g = torch.Generator().manual_seed(chains)
+    eps = torch.randn(chains, 2000, 3, generator=g, dtype=torch.float64)
+    x = torch.empty_like(eps)
+    x[:, 0] = eps[:, 0]
+    for t in range(1, 2000):
+        x[:, t] = rho * x[:, t - 1] + eps[:, t]
+    x[..., 2] = 1.0
+    expected = pyro_effective_sample_size(x[..., :2], chain_dim=0, sample_dim=1)
+    ours = effective_sample_size(x)
+    torch.testing.assert_close(ours[:2], expected)
+    assert bool(torch.isnan(ours[2]))
+
+
+def test_mcmc_diagnostics_are_pyros_for_every_site():
+    from pyro.ops.stats import split_gelman_rubin
+
+    from skbayes.posterior import mcmc_diagnostics
+
+    rng = np.random.default_rng(0)
+    walk = 0.05 * rng.normal(size=(2, 801, 3, 2)).cumsum(1)
+    sites = {"a": walk + rng.normal(size=walk.shape), "b": rng.normal(size=(2, 801))}
+    n_eff, r_hat = mcmc_diagnostics(sites)
+    for name, value in sites.items():
+        value = torch.as_tensor(value)
+        expected = pyro_effective_sample_size(value, chain_dim=0, sample_dim=1)
+        np.testing.assert_allclose(n_eff[name], expected.numpy(), rtol=1e-10)
+        expected = split_gelman_rubin(value, chain_dim=0, sample_dim=1)
+        np.testing.assert_allclose(r_hat[name], expected.numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_effective_sample_size_of_an_ar1_chain(seed):
     # AR(1) with rho = 0.5: integrated autocorrelation time (1 + rho) / (1 - rho)

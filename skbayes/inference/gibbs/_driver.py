@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ...posterior import R_HAT_LIMIT
 from ...priors import CoefPrior, NoisePrior, resolve_noise_prior
 from .._progress import ProgressBar
 from ._kernel import GibbsKernel
@@ -93,10 +94,13 @@ def drive(
     """Run ``num_warmup + num_samples`` sweeps of a ``SweepKernel`` from ``state``.
 
     With ``target_ess``, the chains are then extended until the smallest
-    effective sample size of any reported quantity reaches it or there are
-    ``max_samples`` draws per chain: a short run then means a slowly mixing
-    posterior, not too few sweeps. Each extension asks for the draws that the
-    effective sample size per draw so far says are missing.
+    effective sample size of any reported quantity reaches it and the largest
+    split R-hat is at most ``R_HAT_LIMIT`` (Vehtari et al. 2021 ask for both
+    before trusting the draws), or there are ``max_samples`` draws per
+    chain: a short run then means a slowly mixing posterior, not too few
+    sweeps, and the estimator's convergence warning means the cap was hit.
+    Each extension asks for the draws that the effective sample size per
+    draw so far says are missing, and at least a quarter more.
 
     With ``verbose``, a progress bar on standard error counts the sweeps of
     the warm-up, the sampling and each extension, and a final line gives the
@@ -114,8 +118,8 @@ def drive(
         limit = num_samples if max_samples is None else max_samples
         ess = None
         while target_ess is not None and done < limit:
-            ess = _min_ess(out)
-            if ess >= target_ess:
+            ess, r_hat = _mixing(out)
+            if ess >= target_ess and not r_hat > R_HAT_LIMIT:
                 break
             # Effective draws grow about in proportion to draws: ask for what
             # the rate so far says is missing, a quarter more for the noise in
@@ -123,7 +127,10 @@ def drive(
             wanted = done * (target_ess / max(ess, 1.0) - 1.0) * 1.25
             more = min(limit - done, max(math.ceil(wanted), done // 4, 1))
             bar.extend(more)
-            bar.phase(f"extending: min ESS {ess:.0f} < {target_ess:g}")
+            if ess < target_ess:
+                bar.phase(f"extending: min ESS {ess:.0f} < {target_ess:g}")
+            else:
+                bar.phase(f"extending: max R-hat {r_hat:.3f} > {R_HAT_LIMIT}")
             extra, state = _sweeps(kernel, state, more, num_warmup + done, 0, bar)
             out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
             done += more
@@ -192,11 +199,27 @@ def _min_ess(draws: dict) -> float:
 
     if next(iter(draws.values())).shape[1] < 4:
         return 0.0
-    ess = np.concatenate(
-        [v.reshape(-1) for v in site_effective_sample_sizes(draws).values()]
-    )
-    ess = ess[np.isfinite(ess)]
-    return float(ess.min()) if ess.size else math.inf
+    return _extreme(site_effective_sample_sizes(draws), min, math.inf)
+
+
+def _mixing(draws: dict) -> tuple[float, float]:
+    """The smallest effective sample size and the largest split R-hat.
+
+    Over every entry of every site; ``(0, inf)`` with fewer than 4 draws.
+    """
+    from ...posterior import mcmc_diagnostics
+
+    if next(iter(draws.values())).shape[1] < 4:
+        return 0.0, math.inf
+    n_eff, r_hat = mcmc_diagnostics(draws)
+    return _extreme(n_eff, min, math.inf), _extreme(r_hat, max, 1.0)
+
+
+def _extreme(values: dict, pick, default: float) -> float:
+    """``pick`` (min or max) over the finite entries of every site's array."""
+    flat = np.concatenate([np.ravel(v) for v in values.values()])
+    flat = flat[np.isfinite(flat)]
+    return float(pick(flat)) if flat.size else default
 
 
 def check_gibbs_prior(prior: CoefPrior | str) -> CoefPrior:

@@ -112,8 +112,9 @@ _OWN_CHOLESKY_MAX = 64
 def _cholesky_rows(matrix, out):  # pragma: no cover - compiled
     """Lower Cholesky factor into ``out``, row by row; False if not PD.
 
-    Reads only the lower triangle. At small d this costs about half of
-    LAPACK's ``dpotrf`` behind numba's wrapper, which copies the matrix.
+    Reads only the lower triangle. Two rows at a time share the loads of
+    the pivot row. At small d this costs about half of LAPACK's ``dpotrf``
+    behind numba's wrapper, which copies the matrix.
     """
     d = matrix.shape[0]
     for j in range(d):
@@ -126,12 +127,21 @@ def _cholesky_rows(matrix, out):  # pragma: no cover - compiled
         pivot = math.sqrt(total)
         row_j[j] = pivot
         inverse = 1.0 / pivot
-        for i in range(j + 1, d):
-            row_i = out[i]
-            total = matrix[i, j]
+        i = j + 1
+        while i + 1 < d:
+            row_a, row_b = out[i], out[i + 1]
+            total_a, total_b = matrix[i, j], matrix[i + 1, j]
             for k in range(j):
-                total -= row_i[k] * row_j[k]
-            row_i[j] = total * inverse
+                total_a -= row_a[k] * row_j[k]
+                total_b -= row_b[k] * row_j[k]
+            row_a[j], row_b[j] = total_a * inverse, total_b * inverse
+            i += 2
+        if i < d:
+            row_a = out[i]
+            total_a = matrix[i, j]
+            for k in range(j):
+                total_a -= row_a[k] * row_j[k]
+            row_a[j] = total_a * inverse
     return True
 
 
@@ -289,9 +299,10 @@ def _rue_sweeps(  # pragma: no cover - compiled
             # coef | sigma**2, tau, lambda (Rue): B = I + S X'X S / sigma**2.
             for i in range(d):
                 scale[i] = math.sqrt(tau2[c] * lam2[c, i])
+            # The lower triangle is all the own factorisation reads.
             for i in range(d):
                 row = scale[i] / var[c]
-                for j in range(d):
+                for j in range(i + 1 if d <= _OWN_CHOLESKY_MAX else d):
                     precision[i, j] = row * gram[i, j] * scale[j]
                 precision[i, i] += 1.0
                 rhs[i] = row * xty[i]

@@ -94,6 +94,8 @@ def marginal_log_tau(
     return np.clip(out, -bound, bound)
 
 
+#: Numbers of tau * lambda formed at a time when z is derived from coef.
+_Z_BLOCK = 2**17
 #: Uniforms drawn at a time for one slice update of one chain.
 SLICE_UNIFORMS = 16
 #: The largest d whose slice target is summed in Python rather than numpy.
@@ -242,9 +244,15 @@ class HorseshoeCpuSweeps:
         out = {"coef": coef, "noise_var": kept["noise_var"], "tau": tau, "lambda": lam}
         if "z" in names:
             z = np.empty_like(coef) if "coef" in names else coef
-            # A draw at a time, so that tau * lambda is d numbers per chain.
-            for i in range(coef.shape[1]):
-                np.divide(coef[:, i], tau[:, i, None] * lam[:, i], out=z[:, i])
+            # Blocks of draws, so that tau * lambda stays small at large d
+            # without a numpy call per draw at small d.
+            chains, draws, d = coef.shape
+            block = max(1, _Z_BLOCK // (chains * d))
+            for i in range(0, draws, block):
+                part = slice(i, i + block)
+                np.divide(
+                    coef[:, part], tau[:, part, None] * lam[:, part], out=z[:, part]
+                )
             out["z"] = z
         return {name: out[name] for name in names}
 
