@@ -296,7 +296,7 @@ def _compiled_floor_seconds(d: int, chains: int, repeats: int) -> float:
     """
     import numba
 
-    from skbayes.inference.gibbs import _horseshoe_compiled as compiled
+    from skbayes.inference.gibbs import _rue_loop as compiled
 
     factor = compiled._cholesky_into
     lower, upper = compiled._solve_lower, compiled._solve_lower_transposed
