@@ -38,18 +38,24 @@ def variance_stats(x):  # pragma: no cover - compiled
     means = np.zeros((chains, quantities))
     var_within = np.zeros(quantities)
     for c in range(chains):
+        # On the draws less the chain's first: a constant chain then has a
+        # mean of exactly its value and a variance of exactly 0 (so R-hat
+        # and the effective sample size are NaN, as Pyro's), whatever order
+        # the sums are taken in.
+        shift = x[c, 0]
         mean = means[c]
         for s in range(n):
             row = x[c, s]
             for q in range(quantities):
-                mean[q] += row[q]
+                mean[q] += row[q] - shift[q]
         mean /= n
         squares = np.zeros(quantities)
         for s in range(n):
             row = x[c, s]
             for q in range(quantities):
-                deviation = row[q] - mean[q]
+                deviation = row[q] - shift[q] - mean[q]
                 squares[q] += deviation * deviation
+        mean += shift
         var_within += squares / (n - 1)
     var_within /= chains
     var_estimator = (n - 1) / n * var_within
