@@ -48,6 +48,9 @@ from _common import (
     has_numpyro as _has_numpyro,
 )
 from _common import (
+    numpyro_run as _numpyro_run,
+)
+from _common import (
     one_thread as _one_thread,
 )
 
@@ -232,62 +235,6 @@ def _numpyro_horseshoe_model(global_scale: float, intercept_scale: float):
         numpyro.sample("y", ndist.Bernoulli(logits=design @ coef + intercept), obs=y)
 
     return model
-
-
-class _compile_clock:
-    """Seconds JAX spends tracing, lowering and compiling inside the block.
-
-    From ``jax.monitoring``'s ``/jax/core/compile/*`` duration events. A
-    fresh NumPyro sampler compiles its programs on its first run (and part
-    of them again on a second run of the same sampler), so this is what
-    "excluding compile" subtracts.
-    """
-
-    def __enter__(self):
-        import jax.monitoring
-
-        self.seconds = 0.0
-        self._listener = self._record
-        jax.monitoring.register_event_duration_secs_listener(self._listener)
-        return self
-
-    def _record(self, event: str, duration: float, **kwargs) -> None:
-        if event.startswith("/jax/core/compile/"):
-            self.seconds += duration
-
-    def __exit__(self, *exc):
-        import jax.monitoring
-
-        jax.monitoring.unregister_event_duration_listener(self._listener)
-
-
-def _numpyro_run(model, design, y, *, chains, num_samples, num_warmup, target, seed):
-    """One NumPyro NUTS run on a fresh sampler.
-
-    Returns
-    -------
-    seconds, compile_seconds, draws by chain (dict), extra fields (dict)
-    """
-    import jax
-    from numpyro.infer import MCMC, NUTS
-
-    mcmc = MCMC(
-        NUTS(model, target_accept_prob=target),
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        num_chains=chains,
-        chain_method="sequential",
-        progress_bar=False,
-    )
-    with _compile_clock() as clock:
-        start = time.perf_counter()
-        mcmc.run(jax.random.PRNGKey(seed), design, y, extra_fields=("diverging",))
-        samples = mcmc.get_samples(group_by_chain=True)
-        jax.block_until_ready(samples)
-        seconds = time.perf_counter() - start
-    extra = mcmc.get_extra_fields()
-    draws = {k: np.array(v) for k, v in samples.items()}
-    return seconds, clock.seconds, draws, extra
 
 
 def _ess_one_dataset(cfg: dict, data_seed: int, higher_targets: bool) -> dict:

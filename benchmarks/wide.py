@@ -26,7 +26,12 @@ Sections, each timed against its peers in the same run:
     posterior sds and in Monte Carlo sds of the difference, and effective
     draws per second of both.
 
-Run ``python benchmarks/wide.py [--sections default sweep memory agreement]``;
+``numpyro`` (only when named)
+    The default fit at n = 200, d = 1000 against NumPyro's NUTS on the same
+    model: minimum effective draws per second over the coefficients.
+
+Run ``python benchmarks/wide.py [--sections default sweep memory agreement
+numpyro]``;
 results go to ``benchmarks/results/wide.json`` and a Markdown summary to
 stdout.
 """
@@ -335,6 +340,47 @@ def markdown(results: dict) -> str:
             "active columns",
         ]
         out += [markdown_table(header, rows), ""]
+    if "numpyro" in results:
+        rows = []
+        for r in results["numpyro"]["rows"]:
+            for name, label in (
+                ("gibbs", "HorseshoeRegression()"),
+                ("numpyro", "NumPyro NUTS"),
+            ):
+                f = r[name]
+                rows.append(
+                    [
+                        str(r["seed"]),
+                        label,
+                        fmt(f["s"]),
+                        fmt(f.get("compile_s")) if name == "numpyro" else "",
+                        fmt(f["min_ess_coef"]),
+                        fmt(f["min_ess_coef"] / f["s"]),
+                        fmt(f["max_rhat_coef"], 3),
+                        str(f.get("divergences", "")),
+                        fmt(f["coef_rmse"]),
+                    ]
+                )
+        header = [
+            "seed",
+            "fit",
+            "s",
+            "compile s",
+            "min ESS coef",
+            "min ESS/s",
+            "max R-hat coef",
+            "divergences",
+            "coef RMSE",
+        ]
+        out += [markdown_table(header, rows), ""]
+        for r in results["numpyro"]["rows"]:
+            out.append(
+                f"Seed {r['seed']}: Gibbs min ESS/s over NumPyro's "
+                f"{fmt(r['ess_per_s_ratio'])} "
+                f"({fmt(r['ess_per_s_ratio_excl_compile'])} excluding NumPyro's "
+                "compilation)."
+            )
+        out.append("")
     if "memory" in results:
         rows = [
             [
@@ -382,8 +428,109 @@ def markdown(results: dict) -> str:
     return "\n".join(out)
 
 
+def _numpyro_linear_horseshoe(global_scale: float, shape: float, rate: float):
+    """HorseshoeRegression's model, non-centred, for NumPyro.
+
+    On centred X and y: ``sigma**2 ~ InverseGamma(shape, rate)``,
+    ``tau ~ HalfCauchy(global_scale)``, ``lambda_j ~ HalfCauchy(1)``,
+    ``z_j ~ Normal(0, 1)``, ``coef = tau * lambda * z`` (not scaled by
+    sigma), ``y ~ Normal(X coef, sigma**2)``, and the flat intercept
+    integrated out, which leaves the factor ``sigma`` (``LinearRegressionModel``'s
+    ``intercept_marginal``, up to a constant).
+    """
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as ndist
+
+    def model(design, y):
+        d = design.shape[1]
+        var = numpyro.sample("noise_var", ndist.InverseGamma(shape, rate))
+        tau = numpyro.sample("tau", ndist.HalfCauchy(global_scale))
+        lam = numpyro.sample("lambda", ndist.HalfCauchy(jnp.ones(d)).to_event(1))
+        z = numpyro.sample("z", ndist.Normal(jnp.zeros(d), 1.0).to_event(1))
+        coef = numpyro.deterministic("coef", tau * lam * z)
+        sigma = jnp.sqrt(var)
+        numpyro.factor("intercept_marginal", jnp.log(sigma))
+        numpyro.sample("y", ndist.Normal(design @ coef, sigma), obs=y)
+
+    return model
+
+
+def section_numpyro(seeds: int) -> dict:
+    """Default HorseshoeRegression (Gibbs) against NumPyro's NUTS, d = 1000.
+
+    n = 200, 10 non-zero coefficients. Both on one thread, 2 chains (NumPyro's
+    one after another) of 1,000 draws after 500 warm-up iterations, and the
+    Gibbs fit as the default runs it (it extends its chains towards 400
+    effective draws and R-hat <= 1.01). The minimum effective sample size
+    over the coefficients comes from ``skbayes.posterior.mcmc_diagnostics``
+    for both; NumPyro's seconds are given with and without its compilation.
+    """
+    import jax
+    from _common import numpyro_run, one_thread
+
+    from skbayes import HorseshoeRegression
+    from skbayes.posterior import mcmc_diagnostics
+
+    jax.config.update("jax_enable_x64", True)
+    n, d = 200, 1000
+    rows = []
+    for seed in range(seeds):
+        X, y, coef = make_sparse_regression(n, d, n_nonzero=10, random_state=seed)
+        row = {"seed": seed, "n": n, "d": d}
+        with one_thread(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = HorseshoeRegression(random_state=seed)
+            start = time.perf_counter()
+            est.fit(X, y)
+            seconds = time.perf_counter() - start
+        draws = est.posterior_samples_["coef"].reshape(2, -1, d)
+        n_eff, r_hat = mcmc_diagnostics({"coef": draws})
+        row["gibbs"] = {
+            "s": seconds,
+            "draws_per_chain": draws.shape[1],
+            "min_ess_coef": float(np.min(n_eff["coef"])),
+            "max_rhat_coef": float(np.max(r_hat["coef"])),
+            "coef_rmse": _rmse(est.coef_, coef),
+            "warnings": [str(w.message)[:120] for w in caught],
+        }
+        model = _numpyro_linear_horseshoe(1.0, 0.1, 0.1)
+        design, target = X - X.mean(0), y - y.mean()
+        with one_thread():
+            seconds, compile_s, samples, extra = numpyro_run(
+                model,
+                design,
+                target,
+                chains=2,
+                num_samples=1000,
+                num_warmup=500,
+                target=0.8,
+                seed=seed,
+            )
+        n_eff, r_hat = mcmc_diagnostics({"coef": samples["coef"]})
+        row["numpyro"] = {
+            "s": seconds,
+            "compile_s": compile_s,
+            "min_ess_coef": float(np.min(n_eff["coef"])),
+            "max_rhat_coef": float(np.max(r_hat["coef"])),
+            "divergences": int(np.sum(np.asarray(extra["diverging"]))),
+            "coef_rmse": _rmse(samples["coef"].reshape(-1, d).mean(0), coef),
+        }
+        g, p = row["gibbs"], row["numpyro"]
+        row["ess_per_s_ratio"] = (g["min_ess_coef"] / g["s"]) / (
+            p["min_ess_coef"] / p["s"]
+        )
+        row["ess_per_s_ratio_excl_compile"] = (g["min_ess_coef"] / g["s"]) / (
+            p["min_ess_coef"] / (p["s"] - p["compile_s"])
+        )
+        print(row, file=sys.stderr)
+        rows.append(row)
+    return {"rows": rows}
+
+
 SECTIONS = {
     "default": section_default,
+    "numpyro": section_numpyro,
     "sweep": section_sweep,
     "memory": section_memory,
     "agreement": section_agreement,
@@ -393,7 +540,11 @@ SECTIONS = {
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sections", nargs="+", default=list(SECTIONS), choices=sorted(SECTIONS)
+        "--sections",
+        nargs="+",
+        # NumPyro's run needs numpyro and jax, and takes minutes: only by name.
+        default=[name for name in SECTIONS if name != "numpyro"],
+        choices=sorted(SECTIONS),
     )
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "wide.json")
