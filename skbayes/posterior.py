@@ -192,18 +192,6 @@ def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(ess.reshape(value.shape[2:]), dtype=draws.dtype)
 
 
-def site_effective_sample_sizes(
-    draws_by_chain: Mapping[str, np.ndarray | torch.Tensor],
-) -> dict[str, np.ndarray]:
-    """``effective_sample_size`` of every site, computed in one pass.
-
-    Sites with fewer than 4 draws per chain get NaN.
-    """
-    stacked, layout = _stacked(draws_by_chain)
-    ess = _effective_sample_size(stacked) if stacked.shape[1] >= 4 else None
-    return _unstacked(ess, layout)
-
-
 def _stacked(draws_by_chain) -> tuple[np.ndarray, dict]:
     """Every site's draws side by side, ``(chains, draws, quantities)``.
 

@@ -195,11 +195,7 @@ def _final_line(out: dict, num_warmup: int, draws: int, ess, target_ess) -> str:
 
 def _min_ess(draws: dict) -> float:
     """The smallest effective sample size over every entry of every site."""
-    from ...posterior import site_effective_sample_sizes
-
-    if next(iter(draws.values())).shape[1] < 4:
-        return 0.0
-    return _extreme(site_effective_sample_sizes(draws), min, math.inf)
+    return _mixing(draws)[0]
 
 
 def _mixing(draws: dict) -> tuple[float, float]:
