@@ -86,7 +86,7 @@ def test_nuts_divergences_are_sample_stats(frame):
 def test_classifier_dims_name_classes_and_features(frame):
     X, _ = frame
     labels = np.array(["low", "mid", "high"])[np.digitize(X["age"], [-0.5, 0.5])]
-    est = BayesianLogisticRegression(num_samples=200, random_state=0).fit(X, labels)
+    est = BayesianLogisticRegression(num_samples=500, random_state=0).fit(X, labels)
     idata = est.to_arviz(X, labels)
     assert idata.posterior["coef"].dims == ("chain", "draw", "class", "feature")
     assert list(idata.posterior.coords["class"].values) == ["high", "low", "mid"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from pyro.ops.stats import effective_sample_size
+from sklearn.exceptions import ConvergenceWarning
 
 from skbayes.datasets import make_sparse_regression
 from skbayes.inference.gibbs import (
@@ -839,15 +840,40 @@ class _AR1Kernel(SweepKernel):
 def test_drive_extends_short_runs_until_the_target_ess(rho, num_samples, expected):
     from skbayes.inference.gibbs._driver import drive
 
-    out, _ = drive(
-        _AR1Kernel(rho),
-        torch.zeros(2, dtype=torch.float64),
-        num_samples=num_samples,
-        num_warmup=10,
-        target_ess=400,
-        max_samples=4 * num_samples,
-    )
+    def run():
+        return drive(
+            _AR1Kernel(rho),
+            torch.zeros(2, dtype=torch.float64),
+            num_samples=num_samples,
+            num_warmup=10,
+            target_ess=400,
+            max_samples=4 * num_samples,
+            owner="AR1",
+        )
+
+    if expected == 4 * num_samples:
+        # The cap, about 40 effective draws: far enough short to be sure.
+        with pytest.warns(ConvergenceWarning, match=r"AR1: .*short of target_ess=400"):
+            out, _ = run()
+    else:
+        out, _ = run()  # over the target: no warning (warnings are errors)
     assert out["x"].shape == (2, expected)
+
+
+def test_drive_warns_at_the_cap_even_without_room_to_extend():
+    # max_samples == num_samples leaves no extension; 2 x 100 draws of
+    # rho = 0.9 give about 10 effective, far short of 400.
+    from skbayes.inference.gibbs._driver import drive
+
+    with pytest.warns(ConvergenceWarning, match="cap of 100 draws per chain"):
+        drive(
+            _AR1Kernel(0.9),
+            torch.zeros(2, dtype=torch.float64),
+            num_samples=100,
+            num_warmup=10,
+            target_ess=400,
+            max_samples=100,
+        )
 
 
 def test_drive_runs_on_while_r_hat_is_over_the_limit(monkeypatch):

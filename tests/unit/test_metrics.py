@@ -169,7 +169,7 @@ def test_log_predictive_density_of_classifiers(fitted_classifier):
     rng = np.random.default_rng(1)
     X3 = rng.normal(size=(60, 2))
     y3 = np.digitize(2 * X3[:, 0] + 0.5 * rng.normal(size=60), [-1.0, 1.0])
-    clf3 = BayesianLogisticRegression(random_state=0, num_samples=200).fit(X3, y3)
+    clf3 = BayesianLogisticRegression(random_state=0, num_samples=500).fit(X3, y3)
     log_lik3 = pointwise_log_likelihood(
         clf3, X3, y3, num_samples=len(clf3.posterior_samples_["coef"])
     )

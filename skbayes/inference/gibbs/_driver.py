@@ -13,6 +13,7 @@ import torch
 from ...posterior import R_HAT_LIMIT
 from ...priors import CoefPrior, NoisePrior, resolve_noise_prior
 from .._progress import ProgressBar
+from ..base import warn_convergence
 from ._kernel import GibbsKernel
 from ._updates import _DTYPE
 from .horseshoe import HorseshoeGibbsKernel
@@ -90,6 +91,7 @@ def drive(
     target_ess: float | None = None,
     max_samples: int | None = None,
     verbose: bool = False,
+    owner: str = "Gibbs",
 ) -> tuple[dict, object]:
     """Run ``num_warmup + num_samples`` sweeps of a ``SweepKernel`` from ``state``.
 
@@ -98,9 +100,12 @@ def drive(
     split R-hat is at most ``R_HAT_LIMIT`` (Vehtari et al. 2021 ask for both
     before trusting the draws), or there are ``max_samples`` draws per
     chain: a short run then means a slowly mixing posterior, not too few
-    sweeps, and the estimator's convergence warning means the cap was hit.
-    Each extension asks for the draws that the effective sample size per
-    draw so far says are missing, and at least a quarter more.
+    sweeps. Each extension asks for the draws that the effective sample
+    size per draw so far says are missing, and at least a quarter more. A run
+    that stops at ``max_samples`` with fewer effective draws than
+    ``target_ess`` warns (``ConvergenceWarning``, naming ``owner``): its
+    estimates carry more Monte Carlo error than was asked for. A high R-hat
+    is left to the caller's diagnostics, which report it in any case.
 
     With ``verbose``, a progress bar on standard error counts the sweeps of
     the warm-up, the sampling and each extension, and a final line gives the
@@ -135,8 +140,19 @@ def drive(
             out = {name: torch.cat([out[name], extra[name]], 1) for name in out}
             done += more
             ess = None
+        if target_ess is not None and ess is None:
+            ess, r_hat = _mixing(out)
         if bar.enabled:
             bar.finish(_final_line(out, num_warmup, done, ess, target_ess))
+    if target_ess is not None and ess < target_ess:
+        warn_convergence(
+            owner,
+            f"Gibbs stopped at its cap of {done} draws per chain with a "
+            f"smallest effective sample size of {ess:.0f}, short of "
+            f"target_ess={target_ess:g}: its estimates carry more Monte Carlo "
+            "error than asked for. Raise the cap (max_samples; 4 * num_samples "
+            "in the estimators) or lower target_ess.",
+        )
     return out, state
 
 
@@ -328,6 +344,7 @@ def run_gibbs(
     approximate_threshold: float | None = None,
     n_observations: float | None = None,
     sites: Collection[str] | None = None,
+    owner: str = "run_gibbs",
 ) -> GibbsResult:
     """Sample the linear model's posterior by Gibbs sweeps.
 
@@ -423,7 +440,8 @@ def run_gibbs(
         the Normal prior's SVD (when ``n > d``) and Rue's sampler would form.
     target_ess, max_samples : optional
         Extend the chains until every quantity has ``target_ess`` effective
-        draws, up to ``max_samples`` draws per chain (see ``drive``).
+        draws, up to ``max_samples`` draws per chain (see ``drive``); a run
+        that stops at the cap short of the target warns.
     n_observations : float, optional
         The sample size the rows stand for, when they are weighted rows
         scaled by ``sqrt(w)`` (``sum(w)``; see ``LinearData``): it sets the
@@ -435,6 +453,8 @@ def run_gibbs(
         of the others (the horseshoe's CPU sweeps then write ``z`` over the
         buffer of ``coef``); with it, every site is kept until the end, since
         the target is checked on every site.
+    owner : str
+        The name a convergence warning starts with (the estimator's).
 
     Returns
     -------
@@ -566,6 +586,7 @@ def run_gibbs(
         target_ess=target_ess,
         max_samples=max_samples,
         verbose=verbose,
+        owner=owner,
     )
     return GibbsResult(
         samples={

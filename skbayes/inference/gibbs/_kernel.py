@@ -232,6 +232,7 @@ class GibbsKernel(SweepKernel):
             target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
             verbose=settings.verbose,
+            owner=settings.owner,
             approximate_threshold=settings.approximate_threshold,
             n_observations=model.n_observations,
         )

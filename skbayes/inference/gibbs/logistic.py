@@ -196,6 +196,7 @@ class PolyaGammaKernel(SweepKernel):
             target_ess=settings.target_ess,
             max_samples=MAX_GROWTH * settings.num_samples,
             verbose=settings.verbose,
+            owner=settings.owner,
         )
         sites = model.prior_sites()
         dtype = X.dtype
