@@ -475,6 +475,10 @@ def run_gibbs(
     * ``coef | sigma**2, tau, lambda, y`` — Gaussian, see ``sample_rue``;
     * when sampled, ``sigma**2 | coef, y ~ IG(shape + dof/2, rate +
       RSS/2)`` with ``dof = n - 1`` if ``fit_intercept`` else ``n``;
+    * in the numpy sweeps of Bhattacharya's sampler, passes of local
+      moves: for each j in turn, ``lambda_j`` given the other coefficients,
+      ``coef_j`` integrated out, by slice sampling, then ``coef_j``
+      (``WideHorseshoeSweeps``);
     * ``nu_j | lambda_j ~ IG(1, 1 + 1/lambda_j**2)``;
     * with ``tau_update="marginal"``: ``log tau`` by slice sampling from
       ``p(tau | coef, nu)``, in which ``coef_j | tau, nu_j`` is a Cauchy of

@@ -269,6 +269,7 @@ class HorseshoeCpuSweeps:
             draws = self.variates.next()
             coef, tau2, var = self._coef(tau2, lam2, var, draws)
             var = self._noise(coef, var, first + offset, warmup, draws)
+            coef, lam2 = self._local_moves(coef, tau2, lam2, var)
             tau2, lam2 = self._scales(coef, tau2, lam2, draws)
             if not warmup:
                 i = offset - num_warmup
@@ -297,6 +298,13 @@ class HorseshoeCpuSweeps:
             half, _ = lapack.dtrtrs(chol, rhs[chain], lower=1)
             z[chain], _ = lapack.dtrtrs(chol, half + noise[chain], lower=1, trans=1)
         return scale * z, tau2, var
+
+    def _local_moves(self, coef, tau2, lam2, var) -> tuple[np.ndarray, np.ndarray]:
+        """Moves of each coefficient with its own scale: none in Rue's sweeps.
+
+        Returns ``coef`` and ``lambda**2`` (see ``WideHorseshoeSweeps``).
+        """
+        return coef, lam2
 
     def _rss(self, coef: np.ndarray) -> np.ndarray:
         """The residual sum of squares of each chain's ``coef``.

@@ -22,6 +22,16 @@ Orenstein and Bhattacharya 2020). ``coef`` is then drawn with the same
 eigenvectors, which leaves the joint posterior invariant (the old ``coef``
 is not used).
 
+After ``sigma**2``'s draw, ``LOCAL_PASSES`` passes of local moves draw each
+coefficient together with its own scale, ``lambda_j`` with ``coef_j``
+integrated out (``_local_loop``). At ``d >> n`` the slowest quantities were
+null coefficients that the data half support: a Gibbs sweep moves
+``coef_j`` given ``lambda_j`` and ``lambda_j`` given ``coef_j``, and each
+pins the other near 0, so such a coefficient switched between "off" and
+"on" every few hundred sweeps. The local moves cost ``O(n d)`` a pass,
+against the sweep's ``n**2 d``, and gave several times the effective draws
+per second (docs/benchmarks.md, "p >> n").
+
 References
 ----------
 Bhattacharya, A., Chakraborty, A. and Mallick, B. K. (2016). Fast sampling
@@ -43,10 +53,12 @@ from threadpoolctl import threadpool_limits
 
 from ._horseshoe_cpu import SLICE_UNIFORMS, HorseshoeCpuSweeps, slice_1d
 
-__all__ = ["COLLAPSED_ROUNDS", "WideHorseshoeSweeps"]
+__all__ = ["COLLAPSED_ROUNDS", "LOCAL_PASSES", "WideHorseshoeSweeps"]
 
 #: Rounds of slice updates of ``log tau`` and ``log sigma**2`` per sweep.
 COLLAPSED_ROUNDS = 2
+#: Passes of the local moves over the coefficients per sweep (``_local_loop``).
+LOCAL_PASSES = 3
 #: Columns of X per rank-k update: a scaled block of ``n x COLUMN_BLOCK``
 #: numbers is the only copy of X a sweep makes.
 COLUMN_BLOCK = 2048
@@ -76,11 +88,8 @@ class WideHorseshoeSweeps(HorseshoeCpuSweeps):
         super().__init__(kernel, seed, tuple(scale_bounds))
         self.collapsed = kernel.tau_update in ("blocked", "both")
         self.threshold = kernel.approximate_threshold
-        if self.threshold is not None:
-            # mean(x_j**2): the threshold compares the prior variance of
-            # coef_j times it with sigma**2, whatever the columns' scales.
-            X = self.X
-            self.mean_square = np.einsum("ij,ij->j", X, X) / len(X)
+        self.column_sq = np.einsum("ij,ij->j", self.X, self.X)
+        self.log_scale_bounds = (math.log(self.scale2_min), math.log(self.scale2_max))
 
     def _take_data(self, kernel) -> int:
         X, y = kernel.data
@@ -93,7 +102,10 @@ class WideHorseshoeSweeps(HorseshoeCpuSweeps):
         whose prior variance exceeds the threshold."""
         if self.threshold is None:
             return None
-        return np.flatnonzero(tau2 * lam2 * self.mean_square > self.threshold * var)
+        # mean(x_j**2): the threshold compares the prior variance of coef_j
+        # times it with sigma**2, whatever the columns' scales.
+        mean_square = self.column_sq / len(self.X)
+        return np.flatnonzero(tau2 * lam2 * mean_square > self.threshold * var)
 
     def _rss(self, coef: np.ndarray) -> np.ndarray:
         # X @ coef.T: OpenBLAS is several times slower at coef @ X.T.
@@ -110,6 +122,31 @@ class WideHorseshoeSweeps(HorseshoeCpuSweeps):
         """
         with threadpool_limits(1, user_api="blas"):
             return super().run(state, first=first, num_warmup=num_warmup, count=count)
+
+    def _local_moves(self, coef, tau2, lam2, var) -> tuple[np.ndarray, np.ndarray]:
+        """``LOCAL_PASSES`` passes of each coefficient's move with its own scale.
+
+        ``lambda_j`` with ``coef_j`` integrated out, then ``coef_j``
+        (``_local_loop``), coefficient after coefficient, in place.
+        """
+        # Imported here: numba's import costs about half a second, which
+        # ``import skbayes`` should not pay.
+        from ._local_loop import local_moves
+
+        resid = np.ascontiguousarray((self.y[:, None] - self.X @ coef.T).T)
+        local_moves(
+            self.X,
+            resid,
+            coef,
+            lam2,
+            tau2,
+            var,
+            self.column_sq,
+            self.log_scale_bounds,
+            LOCAL_PASSES,
+            self.rng,
+        )
+        return coef, lam2
 
     def _coef(self, tau2, lam2, var, draws) -> tuple[np.ndarray, ...]:
         """The collapsed moves of ``tau`` and ``sigma**2``, then ``coef``.
