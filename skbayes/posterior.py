@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -171,7 +172,9 @@ def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
 
     The estimator of Pyro's ``effective_sample_size`` (Geyer's initial
     monotone sequence on the chains' pooled autocorrelations, as in Stan),
-    equal to it up to rounding. Pyro's transposes, Fourier transforms and
+    equal to it up to rounding, except that, as Stan's, the estimate is
+    capped at ``N log10(N)`` for ``N`` draws in all (Pyro's turns negative
+    for strongly antithetic chains). Pyro's transposes, Fourier transforms and
     N x N running minimum cost more, for a few thousand draws of 50
     coefficients, than the Gibbs sweeps that made them; here the
     autocovariances are summed lag by lag, in compiled code, only as far as
@@ -246,8 +249,14 @@ def _effective_sample_size(x: np.ndarray) -> np.ndarray:
             var_estimator[slow],
             var_within[slow],
         )
+    # Stan's and posterior's safety net: an estimate that would make the
+    # draws worth more than N log10(N) independent ones (or a negative
+    # number, when a lag-1 autocorrelation below -1/2 beats the pairs'
+    # sum) is capped there.
+    draws = chains * n
+    tau = np.maximum(tau, 1.0 / math.log10(draws))
     with np.errstate(divide="ignore"):
-        return chains * n / tau
+        return draws / tau
 
 
 def _split_r_hat(x: np.ndarray) -> np.ndarray:

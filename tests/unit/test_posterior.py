@@ -69,6 +69,22 @@ def test_effective_sample_size_of_an_ar1_chain(seed):
     assert float(effective_sample_size(x)) == pytest.approx(20_000 / 3, rel=0.15)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_effective_sample_size_is_capped_as_stans(seed):
+    # AR(1) with rho = -0.9: lags 0 and 1 sum to about 0.1, so Geyer's
+    # autocorrelation time -1 + 2 * 0.1 is about -0.8 (its sd over seeds is
+    # about 0.02) and Pyro's estimate is negative. Stan caps the estimate at
+    # N log10(N) draws, here 2 x 1000 x log10(2000) = 6,602.
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn(2, 1000, generator=g, dtype=torch.float64)
+    x = torch.empty_like(eps)
+    x[:, 0] = eps[:, 0]
+    for t in range(1, 1000):
+        x[:, t] = -0.9 * x[:, t - 1] + eps[:, t]
+    assert float(pyro_effective_sample_size(x, chain_dim=0, sample_dim=1)) < 0
+    assert float(effective_sample_size(x)) == pytest.approx(2000 * np.log10(2000))
+
+
 def test_summary_columns_never_run_together():
     table = PosteriorSummary(
         ["mean", "97.5%"],
