@@ -26,6 +26,11 @@ Sections, each timed against its peers in the same run:
     posterior sds and in Monte Carlo sds of the difference, and effective
     draws per second of both.
 
+``scale`` (only when named)
+    At n = 500, d = 50,000 (the scale issue's largest problem), exact Gibbs
+    and the approximate option, 2 chains of ``SCALE_DRAWS`` draws after
+    ``SCALE_WARMUP`` sweeps: seconds per 1,000 effective draws of the
+    slowest coefficient and of ``tau``. It takes about a quarter of an hour.
 ``numpyro`` (only when named)
     The default fit at n = 200, d = 1000 against NumPyro's NUTS on the same
     model: minimum effective draws per second over the coefficients.
@@ -291,6 +296,58 @@ def section_agreement(seeds: int) -> dict:
     }
 
 
+#: Draws per chain and warm-up sweeps of the ``scale`` section.
+SCALE_DRAWS, SCALE_WARMUP = 300, 200
+
+
+def section_scale(seeds: int) -> dict:
+    """Seconds per 1,000 effective draws at n = 500, d = 50,000."""
+    import torch
+
+    from skbayes.inference.gibbs import run_gibbs
+    from skbayes.posterior import mcmc_diagnostics
+
+    n, d = 500, 50_000
+    rows = []
+    for seed in range(seeds):
+        X, y, coef = make_sparse_regression(n, d, n_nonzero=10, random_state=seed)
+        Xc, yc = torch.as_tensor(X - X.mean(0)), torch.as_tensor(y - y.mean())
+        del X
+        for threshold in (None, THRESHOLD):
+            start = time.perf_counter()
+            draws = run_gibbs(
+                Xc,
+                yc,
+                prior="horseshoe",
+                num_samples=SCALE_DRAWS,
+                num_warmup=SCALE_WARMUP,
+                num_chains=2,
+                seed=seed,
+                approximate_threshold=threshold,
+                sites=("coef", "tau", "noise_var"),
+            ).samples
+            seconds = time.perf_counter() - start
+            n_eff, r_hat = mcmc_diagnostics({k: v.numpy() for k, v in draws.items()})
+            min_ess = float(np.min(n_eff["coef"]))
+            ess_tau = float(n_eff["tau"])
+            row = {
+                "seed": seed,
+                "approximate_threshold": "none" if threshold is None else threshold,
+                "seconds": seconds,
+                "sweeps": SCALE_WARMUP + SCALE_DRAWS,
+                "min_ess_coef": min_ess,
+                "ess_tau": ess_tau,
+                "ess_noise_var": float(n_eff["noise_var"]),
+                "max_rhat": max(float(np.nanmax(v)) for v in r_hat.values()),
+                "s_per_1000_ess_coef": 1000 * seconds / min_ess,
+                "s_per_1000_ess_tau": 1000 * seconds / ess_tau,
+                "coef_rmse": _rmse(draws["coef"].mean((0, 1)).numpy(), coef),
+            }
+            rows.append(row)
+            print(row, file=sys.stderr)
+    return {"n": n, "d": d, "rows": rows}
+
+
 def markdown(results: dict) -> str:
     """The results as the tables of docs/benchmarks.md."""
     out = [f"Command: `{results['command']}`", ""]
@@ -381,6 +438,35 @@ def markdown(results: dict) -> str:
                 "compilation)."
             )
         out.append("")
+    if "scale" in results:
+        rows = [
+            [
+                str(r["seed"]),
+                str(r["approximate_threshold"]),
+                fmt(r["seconds"]),
+                str(r["sweeps"]),
+                fmt(r["min_ess_coef"]),
+                fmt(r["ess_tau"]),
+                fmt(r["s_per_1000_ess_coef"]),
+                fmt(r["s_per_1000_ess_tau"]),
+                fmt(r["max_rhat"], 3),
+                fmt(r["coef_rmse"]),
+            ]
+            for r in results["scale"]["rows"]
+        ]
+        header = [
+            "seed",
+            "threshold",
+            "s",
+            "sweeps",
+            "min ESS coef",
+            "ESS tau",
+            "s / 1000 ESS coef",
+            "s / 1000 ESS tau",
+            "max R-hat",
+            "coef RMSE",
+        ]
+        out += [markdown_table(header, rows), ""]
     if "memory" in results:
         rows = [
             [
@@ -534,6 +620,7 @@ SECTIONS = {
     "sweep": section_sweep,
     "memory": section_memory,
     "agreement": section_agreement,
+    "scale": section_scale,
 }
 
 
@@ -542,8 +629,9 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--sections",
         nargs="+",
-        # NumPyro's run needs numpyro and jax, and takes minutes: only by name.
-        default=[name for name in SECTIONS if name != "numpyro"],
+        # NumPyro's run needs numpyro and jax, and each takes many minutes:
+        # only by name.
+        default=[name for name in SECTIONS if name not in ("numpyro", "scale")],
         choices=sorted(SECTIONS),
     )
     parser.add_argument("--seeds", type=int, default=1)
