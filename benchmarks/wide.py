@@ -112,12 +112,12 @@ def _sweep_seconds(Xc, yc, backend, threshold, warmup: int, sweeps: int) -> tupl
     import torch
 
     from skbayes.inference.gibbs import GIBBS_KERNELS
-    from skbayes.priors import Horseshoe
+    from skbayes.priors import Horseshoe, InverseGamma
 
     kernel = GIBBS_KERNELS["horseshoe"](
         Horseshoe(),
         noise="prior",
-        noise_prior=(0.1, 0.1),
+        noise_prior=InverseGamma(0.1, 0.1),
         fit_intercept=True,
         sampler="bhattacharya",
         backend=backend,
@@ -647,11 +647,12 @@ def main(argv=None) -> dict:
         results = {**previous, **results}
     # Threads as the environment says (OMP_NUM_THREADS, recorded with the
     # machine): the default-fit target is for the whole two-core machine.
+    args.out.parent.mkdir(exist_ok=True)
     for name in args.sections:
         results[name] = SECTIONS[name](args.seeds)
         results[name]["machine"] = results["machine"]
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+        # After each section, so that a later one failing keeps it.
+        args.out.write_text(json.dumps(results, indent=2))
     print(markdown(results))
     return results
 
