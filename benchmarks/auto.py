@@ -36,12 +36,17 @@ thread:
     Laplace and horseshoe priors with 5 folds, at n=200, d=50, against a
     3-point grid of ``ARDRegression``: wall time, and each prior's mean fit
     time.
+``n_jobs`` (only when named)
+    The ``grid`` search of one data set with ``n_jobs=1`` and then
+    ``n_jobs=2`` twice: the first parallel search pays for starting joblib's
+    worker processes (each imports torch, Pyro and skbayes), the second
+    reuses them.
 ``rhs_nuts`` (only when named)
     NUTS on the regularised horseshoe at n=100, d=5, the reason ``"auto"``
     never picks it there.
 
 Run ``python benchmarks/auto.py [--sections sklearn noise exact choice
-rhs_nuts tau sweep grid] [--seeds N]``; results go to
+rhs_nuts tau sweep grid n_jobs] [--seeds N]``; results go to
 ``benchmarks/results/auto.json`` and a Markdown summary to stdout.
 """
 
@@ -404,6 +409,25 @@ def section_grid(seeds: int) -> dict:
     }
 
 
+def section_n_jobs() -> dict:
+    """The prior grid serially and on two joblib workers, cold and warm."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, _ = make_sparse_regression(200, 50, n_nonzero=10, random_state=0)
+    row = {}
+    for label, n_jobs in (("serial", 1), ("two_workers_first", 2), ("two_workers", 2)):
+        search = GridSearchCV(
+            BayesianLinearRegression(random_state=0),
+            {"prior": ["normal", "laplace", "horseshoe"]},
+            cv=5,
+            n_jobs=n_jobs,
+        )
+        row[f"{label}_s"], row[f"{label}_warnings"] = _timed(search, X, y)
+        row[f"{label}_best"] = search.best_params_["prior"]
+        row[f"{label}_scores"] = search.cv_results_["mean_test_score"].tolist()
+    return row
+
+
 def section_rhs_nuts() -> dict:
     X, y, _ = make_sparse_regression(100, 5, n_nonzero=2, random_state=0)
     est = HorseshoeRegression(regularized=True, inference="nuts", random_state=0)
@@ -557,6 +581,7 @@ SECTIONS = {
     "tau": lambda args: section_tau(args.seeds),
     "sweep": lambda args: section_sweep(args.seeds),
     "grid": lambda args: section_grid(args.seeds),
+    "n_jobs": lambda args: section_n_jobs(),
 }
 
 
