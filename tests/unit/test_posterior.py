@@ -55,17 +55,23 @@ def test_mcmc_diagnostics_are_pyros_for_every_site():
         np.testing.assert_allclose(r_hat[name], expected.numpy(), rtol=1e-12)
 
 
+def _ar1(rho, shape, seed, innovation_sd=1.0):
+    """Chains of ``x_t = rho x_(t-1) + innovation_sd * eps_t``, shape (chains, n)."""
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn(shape, generator=g, dtype=torch.float64)
+    x = torch.empty_like(eps)
+    x[:, 0] = eps[:, 0]
+    for t in range(1, shape[1]):
+        x[:, t] = rho * x[:, t - 1] + innovation_sd * eps[:, t]
+    return x
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_effective_sample_size_of_an_ar1_chain(seed):
     # AR(1) with rho = 0.5: integrated autocorrelation time (1 + rho) / (1 - rho)
     # = 3, so 4 chains of 5,000 give 20,000 / 3 = 6,667 effective draws.
     # Measured over 200 seeds: mean 6,647, sd 246 (3.7%); 15% is 4 sds.
-    g = torch.Generator().manual_seed(seed)
-    eps = torch.randn(4, 5000, generator=g, dtype=torch.float64)
-    x = torch.empty_like(eps)
-    x[:, 0] = eps[:, 0]
-    for t in range(1, 5000):
-        x[:, t] = 0.5 * x[:, t - 1] + 0.75**0.5 * eps[:, t]
+    x = _ar1(0.5, (4, 5000), seed, innovation_sd=0.75**0.5)
     assert float(effective_sample_size(x)) == pytest.approx(20_000 / 3, rel=0.15)
 
 
@@ -75,12 +81,7 @@ def test_effective_sample_size_is_capped_as_stans(seed):
     # autocorrelation time -1 + 2 * 0.1 is about -0.8 (its sd over seeds is
     # about 0.02) and Pyro's estimate is negative. Stan caps the estimate at
     # N log10(N) draws, here 2 x 1000 x log10(2000) = 6,602.
-    g = torch.Generator().manual_seed(seed)
-    eps = torch.randn(2, 1000, generator=g, dtype=torch.float64)
-    x = torch.empty_like(eps)
-    x[:, 0] = eps[:, 0]
-    for t in range(1, 1000):
-        x[:, t] = -0.9 * x[:, t - 1] + eps[:, t]
+    x = _ar1(-0.9, (2, 1000), seed)
     assert float(pyro_effective_sample_size(x, chain_dim=0, sample_dim=1)) < 0
     assert float(effective_sample_size(x)) == pytest.approx(2000 * np.log10(2000))
 
