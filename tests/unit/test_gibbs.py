@@ -828,16 +828,21 @@ class _AR1Kernel(SweepKernel):
 
 
 @pytest.mark.parametrize(
-    ("rho", "num_samples", "expected"),
+    ("rho", "num_samples", "max_samples", "expected", "short"),
     [
-        # Independent draws: about 1,000 effective in 2 x 500, over the target.
-        (0.0, 500, 500),
+        # Independent draws: about 1,000 effective in 2 x 500, over the
+        # target, so no warning (warnings are errors).
+        (0.0, 500, 2000, 500, False),
         # About 0.053 effective per sweep: 2 x 100 draws give about 10, and
-        # still about 40 at the cap of 4 x 100.
-        (0.9, 100, 400),
+        # still about 40 at the cap of 4 x 100, far enough short to be sure.
+        (0.9, 100, 400, 400, True),
+        # max_samples == num_samples leaves no extension: about 10 effective.
+        (0.9, 100, 100, 100, True),
     ],
 )
-def test_drive_extends_short_runs_until_the_target_ess(rho, num_samples, expected):
+def test_drive_extends_short_runs_until_the_target_ess(
+    rho, num_samples, max_samples, expected, short
+):
     from skbayes.inference.gibbs._driver import drive
 
     def run():
@@ -847,33 +852,19 @@ def test_drive_extends_short_runs_until_the_target_ess(rho, num_samples, expecte
             num_samples=num_samples,
             num_warmup=10,
             target_ess=400,
-            max_samples=4 * num_samples,
+            max_samples=max_samples,
             owner="AR1",
         )
 
-    if expected == 4 * num_samples:
-        # The cap, about 40 effective draws: far enough short to be sure.
-        with pytest.warns(ConvergenceWarning, match=r"AR1: .*short of target_ess=400"):
+    if short:
+        with pytest.warns(
+            ConvergenceWarning,
+            match=rf"AR1: .*cap of {expected} draws per chain.*short of target_ess=400",
+        ):
             out, _ = run()
     else:
-        out, _ = run()  # over the target: no warning (warnings are errors)
+        out, _ = run()
     assert out["x"].shape == (2, expected)
-
-
-def test_drive_warns_at_the_cap_even_without_room_to_extend():
-    # max_samples == num_samples leaves no extension; 2 x 100 draws of
-    # rho = 0.9 give about 10 effective, far short of 400.
-    from skbayes.inference.gibbs._driver import drive
-
-    with pytest.warns(ConvergenceWarning, match="cap of 100 draws per chain"):
-        drive(
-            _AR1Kernel(0.9),
-            torch.zeros(2, dtype=torch.float64),
-            num_samples=100,
-            num_warmup=10,
-            target_ess=400,
-            max_samples=100,
-        )
 
 
 def test_drive_runs_on_while_r_hat_is_over_the_limit(monkeypatch):
